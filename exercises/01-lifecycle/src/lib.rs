@@ -1,0 +1,1 @@
+//! Placeholder for exercise 01; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for exercise 02; replaced by the real crate.

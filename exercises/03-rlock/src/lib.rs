@@ -1,0 +1,1 @@
+//! Placeholder for exercise 03; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for exercise 04; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for exercise 05; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for exercise 06; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for exercise 07; replaced by the real crate.

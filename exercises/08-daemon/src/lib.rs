@@ -1,0 +1,1 @@
+//! Placeholder for exercise 08; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for exercise 09; replaced by the real crate.

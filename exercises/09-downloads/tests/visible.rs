@@ -1,0 +1,1 @@
+// placeholder: visible tests for 09

@@ -1,0 +1,1 @@
+//! Placeholder for exercise 10; replaced by the real crate.

@@ -1,0 +1,287 @@
+//! Probes shared by Interleave's hidden suites.
+//!
+//! Every hidden test judges a submission through its public API only. These
+//! helpers make that judgement precise and bounded:
+//!
+//! - [`Watchdog`] turns a hang (deadlock, lost wakeup) into a failure with a
+//!   message instead of a stuck test run;
+//! - [`rng`] gives a seeded generator whose seed is printed and can be replayed
+//!   with the `INTERLEAVE_SEED` environment variable;
+//! - [`thread_cpu_time`] measures how much CPU the calling thread used, which is
+//!   how the suites detect busy-waiting;
+//! - [`Meter`] records the largest number of callbacks running at once;
+//! - [`eventually`] polls a condition with a deadline, for "has the thread
+//!   blocked yet?" style checks.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub use rand;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// Exit code a test process uses when its [`Watchdog`] fires. The grader
+/// reads it as "timed out".
+pub const WATCHDOG_EXIT_CODE: i32 = 124;
+
+/// Name of the environment variable that replays a randomized test.
+pub const SEED_VAR: &str = "INTERLEAVE_SEED";
+
+/// Name of the environment variable through which the grader names the file
+/// that [`check`] appends a passed test's name to. A test passes for the
+/// grader only if its name is there, so a submission that calls
+/// `process::exit(0)` mid-test or prints a fake `test result: ok` earns nothing.
+pub const PASS_FILE_VAR: &str = "INTERLEAVE_PASS_FILE";
+
+/// Runs one hidden test's body under a [`Watchdog`] of `limit`.
+///
+/// When the body returns normally, the test's name is appended to the file
+/// named by [`PASS_FILE_VAR`] (if set). A panic, a hang or an early exit
+/// leaves no record.
+///
+/// ```
+/// use std::time::Duration;
+/// harness::check(Duration::from_secs(5), || {
+///     assert_eq!(1 + 1, 2);
+/// });
+/// ```
+#[track_caller]
+pub fn check<T>(limit: Duration, body: impl FnOnce() -> T) -> T {
+    // Read before any student code runs in this test.
+    let pass_file = std::env::var_os(PASS_FILE_VAR);
+    let name = thread::current().name().unwrap_or("main").to_string();
+    let watchdog = Watchdog::arm(limit, "running the test body");
+    let value = body();
+    drop(watchdog);
+    if let Some(path) = pass_file {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("open the grader's pass file");
+        writeln!(file, "{name}").expect("write the grader's pass file");
+    }
+    value
+}
+
+/// Ends the whole test process if the guarded scope runs longer than its limit.
+///
+/// A hang in student code cannot be interrupted from inside the process, so
+/// the watchdog prints what was being waited for, then exits with
+/// [`WATCHDOG_EXIT_CODE`]. Dropping the guard disarms it.
+///
+/// ```
+/// use std::time::Duration;
+/// let _watchdog = harness::Watchdog::arm(Duration::from_secs(10), "joining the workers");
+/// // ... test body ...
+/// ```
+#[must_use = "the watchdog is disarmed as soon as the guard is dropped"]
+pub struct Watchdog {
+    disarm: Option<mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    /// Arms a watchdog for `limit`; `what` names the step that may hang.
+    pub fn arm(limit: Duration, what: &str) -> Watchdog {
+        let (disarm, disarmed) = mpsc::channel::<()>();
+        let what = what.to_string();
+        let test = thread::current().name().unwrap_or("<unnamed>").to_string();
+        thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || {
+                // A message or a closed channel both mean "disarmed".
+                if let Err(mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
+                    eprintln!(
+                        "\nWATCHDOG: test `{test}` still running after {limit:?} while {what}.\n\
+                         The likely cause is a deadlock (a lock never released, two locks taken \
+                         in opposite orders) or a lost wakeup (a waiter that is never notified).",
+                    );
+                    std::process::exit(WATCHDOG_EXIT_CODE);
+                }
+            })
+            .expect("spawn watchdog thread");
+        Watchdog {
+            disarm: Some(disarm),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(disarm) = self.disarm.take() {
+            let _ = disarm.send(());
+        }
+    }
+}
+
+/// The seed for this run: `INTERLEAVE_SEED` if set, otherwise a fresh one.
+pub fn seed() -> u64 {
+    match std::env::var(SEED_VAR) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{SEED_VAR} must be an unsigned integer, got {text:?}")),
+        Err(_) => rand::random(),
+    }
+}
+
+/// A seeded generator for a randomized test. Prints the seed so a failure can
+/// be replayed with `INTERLEAVE_SEED=<seed>`.
+pub fn rng() -> StdRng {
+    let seed = seed();
+    println!("seed: {seed} (replay with {SEED_VAR}={seed})");
+    StdRng::seed_from_u64(seed)
+}
+
+/// CPU time (user + system) used so far by the calling thread.
+#[allow(unsafe_code)]
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec and the clock id is a
+    // constant the kernel supports on every Linux we run on.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Runs `f` on the calling thread and returns its result with the CPU time
+/// and wall time it took. A blocking call that truly sleeps uses a tiny
+/// fraction of its wall time as CPU time; a spin loop uses nearly all of it.
+pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, Duration) {
+    let cpu_before = thread_cpu_time();
+    let wall_before = Instant::now();
+    let value = f();
+    (
+        value,
+        thread_cpu_time() - cpu_before,
+        wall_before.elapsed(),
+    )
+}
+
+/// Counts how many callers are inside a region at once, and the maximum seen.
+#[derive(Debug, Default)]
+pub struct Meter {
+    now: AtomicUsize,
+    max: AtomicUsize,
+    total: AtomicUsize,
+}
+
+/// Marks one caller inside a [`Meter`]'s region; leaving is dropping it.
+pub struct Inside<'a>(&'a Meter);
+
+impl Meter {
+    /// A meter with nobody inside.
+    pub const fn new() -> Meter {
+        Meter {
+            now: AtomicUsize::new(0),
+            max: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+        }
+    }
+
+    /// Enters the region; the returned guard leaves it when dropped.
+    pub fn enter(&self) -> Inside<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        self.total.fetch_add(1, Ordering::SeqCst);
+        Inside(self)
+    }
+
+    /// How many callers are inside right now.
+    pub fn now(&self) -> usize {
+        self.now.load(Ordering::SeqCst)
+    }
+
+    /// The most callers ever inside at the same time.
+    pub fn max(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
+
+    /// How many times the region was entered.
+    pub fn total(&self) -> usize {
+        self.total.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Polls `condition` every millisecond until it holds or `limit` passes.
+/// Returns whether it held. Use it for "eventually" facts (a thread has
+/// blocked, a counter has reached a value), never for "never" facts.
+pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The text of a panic payload, as `std` prints it.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "<non-string panic payload>".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meter_records_peak_concurrency() {
+        let meter = Meter::new();
+        let a = meter.enter();
+        let b = meter.enter();
+        assert_eq!((meter.now(), meter.max()), (2, 2));
+        drop(a);
+        drop(b);
+        let _c = meter.enter();
+        assert_eq!((meter.now(), meter.max(), meter.total()), (1, 2, 3));
+    }
+
+    #[test]
+    fn measure_tells_sleeping_from_spinning() {
+        let ((), sleep_cpu, sleep_wall) = measure(|| thread::sleep(Duration::from_millis(100)));
+        assert!(sleep_wall >= Duration::from_millis(100));
+        assert!(sleep_cpu < Duration::from_millis(50), "sleep used {sleep_cpu:?} CPU");
+        let ((), spin_cpu, _) = measure(|| {
+            let start = thread_cpu_time();
+            while thread_cpu_time() - start < Duration::from_millis(30) {}
+        });
+        assert!(spin_cpu >= Duration::from_millis(30), "spin used {spin_cpu:?} CPU");
+    }
+
+    #[test]
+    fn eventually_reports_both_outcomes() {
+        assert!(eventually(Duration::from_millis(50), || true));
+        assert!(!eventually(Duration::from_millis(20), || false));
+    }
+
+    #[test]
+    fn panic_message_reads_both_payload_kinds() {
+        let err = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+        assert_eq!(panic_message(&*err), "boom 1");
+        let err = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panic_message(&*err), "static");
+    }
+}

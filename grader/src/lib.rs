@@ -1,0 +1,1 @@
+//! Interleave's grading engine (placeholder until the engine lands).

@@ -1,0 +1,1 @@
+// placeholder: hidden suite for 06

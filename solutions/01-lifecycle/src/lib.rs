@@ -1,0 +1,1 @@
+//! Placeholder for solution 01; replaced by the real crate.

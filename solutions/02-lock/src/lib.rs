@@ -1,0 +1,1 @@
+//! Placeholder for solution 02; replaced by the real crate.

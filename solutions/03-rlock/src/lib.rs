@@ -1,0 +1,1 @@
+//! Placeholder for solution 03; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for solution 04; replaced by the real crate.

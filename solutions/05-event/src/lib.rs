@@ -1,0 +1,1 @@
+//! Placeholder for solution 05; replaced by the real crate.

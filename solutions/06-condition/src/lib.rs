@@ -1,0 +1,1 @@
+//! Placeholder for solution 06; replaced by the real crate.

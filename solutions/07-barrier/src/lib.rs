@@ -1,0 +1,1 @@
+//! Placeholder for solution 07; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for solution 08; replaced by the real crate.

@@ -1,0 +1,1 @@
+//! Placeholder for solution 09; replaced by the real crate.
