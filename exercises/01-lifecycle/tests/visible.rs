@@ -1,1 +1,138 @@
-// placeholder: visible tests for 01
+//! Visible tests for exercise 01: the basic behaviour of each item.
+//! The hidden tests go further (many threads, panics, timing of `state()`).
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use exercise_01::{LifecycleError, State, Tracker, Worker, run_in_thread, spawn_named};
+
+/// Runs `body` on a helper thread and fails the test if it takes longer than
+/// `limit` (a hang in the code under test becomes a failure, not a stuck run).
+/// A panic in `body` (such as a `todo!()`) is passed on unchanged.
+fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = mpsc::channel();
+    let helper = thread::spawn(move || {
+        let value = body();
+        let _ = done.send(());
+        value
+    });
+    match finished.recv_timeout(limit) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match helper.join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {limit:?}"),
+    }
+}
+
+/// Polls `condition` for up to two seconds.
+fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    condition()
+}
+
+#[test]
+fn run_in_thread_returns_the_closure_value_from_another_thread() {
+    within(Duration::from_secs(2), || {
+        let caller = thread::current().id();
+        let words = vec!["a", "bb", "ccc"];
+        // The closure borrows `words`: run_in_thread waits, so no 'static needed.
+        let result = run_in_thread(|| {
+            (
+                words.iter().map(|w| w.len()).sum::<usize>(),
+                thread::current().id(),
+            )
+        });
+        let (total, id) = result.expect("the closure did not panic");
+        assert_eq!(total, 6);
+        assert_ne!(id, caller, "the closure must run on a new thread");
+    });
+}
+
+#[test]
+fn run_in_thread_turns_a_panic_into_its_message() {
+    within(Duration::from_secs(2), || {
+        let result: Result<u8, String> = run_in_thread(|| panic!("disk {} is full", 7));
+        assert_eq!(result, Err("disk 7 is full".to_string()));
+    });
+}
+
+#[test]
+fn spawn_named_names_each_thread_and_keeps_input_order() {
+    within(Duration::from_secs(2), || {
+        let names = ["alpha", "beta", "gamma"];
+        let seen = spawn_named(&names, |i| {
+            (i, thread::current().name().map(str::to_string))
+        });
+        assert_eq!(
+            seen,
+            vec![
+                (0, Some("alpha".to_string())),
+                (1, Some("beta".to_string())),
+                (2, Some("gamma".to_string())),
+            ]
+        );
+    });
+}
+
+#[test]
+fn worker_goes_from_created_to_running_to_finished() {
+    within(Duration::from_secs(2), || {
+        let (go, wait_for_go) = mpsc::channel::<()>();
+        let mut worker = Worker::new("w1", move || {
+            wait_for_go.recv().expect("the test sends go");
+            thread::current().name().map(str::to_string)
+        });
+        assert_eq!(worker.name(), "w1");
+        assert_eq!(worker.state(), State::Created);
+        assert!(!worker.is_alive());
+
+        worker.start().expect("first start");
+        assert_eq!(worker.state(), State::Running);
+        assert!(worker.is_alive());
+
+        go.send(()).unwrap();
+        assert!(
+            eventually(|| worker.state() == State::Finished),
+            "never became Finished"
+        );
+        assert!(!worker.is_alive());
+        assert_eq!(worker.join(), Ok(Some("w1".to_string())));
+    });
+}
+
+#[test]
+fn worker_rejects_a_second_start_and_a_join_before_start() {
+    within(Duration::from_secs(2), || {
+        let mut worker = Worker::new("twice", || 5);
+        worker.start().expect("first start");
+        assert_eq!(worker.start(), Err(LifecycleError::AlreadyStarted));
+        assert_eq!(worker.join(), Ok(5));
+
+        let never: Worker<i32> = Worker::new("never", || 1);
+        assert_eq!(never.join(), Err(LifecycleError::NotStarted));
+    });
+}
+
+#[test]
+fn tracker_counts_and_names_a_running_thread() {
+    within(Duration::from_secs(2), || {
+        let tracker = Tracker::new();
+        assert_eq!(tracker.active(), 0);
+        let (go, wait_for_go) = mpsc::channel::<()>();
+        let handle = tracker.spawn("downloader", move || wait_for_go.recv().is_ok());
+        assert_eq!(tracker.active(), 1);
+        assert_eq!(tracker.names(), vec!["downloader".to_string()]);
+        go.send(()).unwrap();
+        assert!(handle.join().expect("no panic"));
+        assert_eq!(tracker.active(), 0, "a joined thread is no longer active");
+        assert!(tracker.names().is_empty());
+    });
+}
