@@ -1,1 +1,136 @@
-// placeholder: visible tests for 06
+//! Visible tests for exercise 06: the basic behaviour of `BoundedQueue`.
+//! The hidden tests go further (many threads, stolen wakeups, busy-waiting).
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use exercise_06::{BoundedQueue, Closed, PopTimeoutError, TryPushError};
+
+/// Runs `f` on its own thread and fails the test if it does not finish
+/// within `limit` (so a queue that blocks forever fails instead of hanging).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("still blocked after {limit:?}: did a waiting thread miss its wakeup?")
+        }
+        // The body panicked: fail with its own message.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the body returned without sending its value"),
+        },
+    }
+}
+
+#[test]
+fn items_come_out_in_the_order_they_went_in() {
+    within(Duration::from_secs(2), || {
+        let queue = BoundedQueue::new(3);
+        assert_eq!(queue.capacity(), 3);
+        assert!(queue.is_empty());
+        for item in [10, 20, 30] {
+            queue.push(item).unwrap();
+        }
+        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.pop(), Some(10));
+        assert_eq!(queue.try_pop(), Some(20));
+        assert_eq!(queue.pop(), Some(30));
+        assert_eq!(queue.len(), 0);
+    });
+}
+
+#[test]
+fn try_push_and_try_pop_never_block() {
+    within(Duration::from_secs(2), || {
+        let queue = BoundedQueue::new(1);
+        assert_eq!(queue.try_pop(), None);
+        assert_eq!(queue.try_push('a'), Ok(()));
+        assert_eq!(queue.try_push('b'), Err(TryPushError::Full('b')));
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.try_pop(), Some('a'));
+    });
+}
+
+#[test]
+fn pop_waits_for_an_item_from_another_thread() {
+    within(Duration::from_secs(2), || {
+        let queue = Arc::new(BoundedQueue::new(2));
+        let consumer = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.pop())
+        };
+        thread::sleep(Duration::from_millis(50));
+        assert!(!consumer.is_finished(), "pop returned on an empty queue");
+        queue.push("hello").unwrap();
+        assert_eq!(consumer.join().unwrap(), Some("hello"));
+    });
+}
+
+#[test]
+fn push_waits_while_the_queue_is_full() {
+    within(Duration::from_secs(2), || {
+        let queue = Arc::new(BoundedQueue::new(1));
+        queue.push(1).unwrap();
+        let producer = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.push(2))
+        };
+        thread::sleep(Duration::from_millis(50));
+        assert!(!producer.is_finished(), "push returned on a full queue");
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.pop(), Some(1));
+        assert_eq!(producer.join().unwrap(), Ok(()));
+        assert_eq!(queue.pop(), Some(2));
+    });
+}
+
+#[test]
+fn a_closed_queue_is_drained_then_pop_returns_none() {
+    within(Duration::from_secs(2), || {
+        let queue = BoundedQueue::new(4);
+        queue.push(1).unwrap();
+        queue.push(2).unwrap();
+        assert!(!queue.is_closed());
+        queue.close();
+        assert!(queue.is_closed());
+        assert_eq!(queue.push(3), Err(Closed(3)));
+        assert_eq!(queue.pop(), Some(1));
+        assert_eq!(queue.pop(), Some(2));
+        assert_eq!(queue.pop(), None);
+    });
+}
+
+#[test]
+fn close_wakes_a_blocked_consumer() {
+    within(Duration::from_secs(2), || {
+        let queue = Arc::new(BoundedQueue::<u64>::new(1));
+        let consumer = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.pop())
+        };
+        thread::sleep(Duration::from_millis(50));
+        queue.close();
+        assert_eq!(consumer.join().unwrap(), None);
+    });
+}
+
+#[test]
+fn pop_timeout_gives_up_after_the_timeout() {
+    within(Duration::from_secs(2), || {
+        let queue = BoundedQueue::<u64>::new(1);
+        let start = Instant::now();
+        assert_eq!(
+            queue.pop_timeout(Duration::from_millis(100)),
+            Err(PopTimeoutError::Timeout)
+        );
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        queue.push(7).unwrap();
+        assert_eq!(queue.pop_timeout(Duration::from_millis(100)), Ok(7));
+    });
+}
