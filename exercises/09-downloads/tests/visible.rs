@@ -1,1 +1,164 @@
-// placeholder: visible tests for 09
+//! Visible tests for exercise 09: `download_all` with fake downloads and with
+//! real HTTP from a local server. The hidden tests go further (the exact
+//! number of workers, stress, panics, slow downloads).
+
+use exercise_09::{download_all, http_get, serve};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Runs `f` on its own thread and returns its result, failing the test if it
+/// takes longer than `limit` (a hang in the code under test) or panics.
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    match result.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("still running after {limit:?}: something waits that should not")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("the code under test panicked (its message is printed above)")
+        }
+    }
+}
+
+#[test]
+fn results_come_back_in_input_order() {
+    let results = within(Duration::from_secs(2), || {
+        let urls = ["a", "bb", "ccc", "dddd", "eeeee"];
+        // Later URLs finish first.
+        download_all(&urls, 3, |url| {
+            thread::sleep(Duration::from_millis(60 - 10 * url.len() as u64));
+            Ok(url.as_bytes().to_vec())
+        })
+    });
+    let expected: Vec<Result<Vec<u8>, String>> = ["a", "bb", "ccc", "dddd", "eeeee"]
+        .iter()
+        .map(|url| Ok(url.as_bytes().to_vec()))
+        .collect();
+    assert_eq!(results, expected);
+}
+
+#[test]
+fn every_url_is_fetched_exactly_once() {
+    let calls = within(Duration::from_secs(2), || {
+        let urls: Vec<String> = (0..20).map(|i| format!("u{i}")).collect();
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let calls = Mutex::new(Vec::new());
+        download_all(&urls, 4, |url| {
+            calls.lock().push(url.to_string());
+            Ok(Vec::new())
+        });
+        let mut calls = calls.into_inner();
+        calls.sort();
+        calls
+    });
+    let mut expected: Vec<String> = (0..20).map(|i| format!("u{i}")).collect();
+    expected.sort();
+    assert_eq!(calls, expected);
+}
+
+#[test]
+fn never_more_than_max_workers_at_once() {
+    let most = within(Duration::from_secs(2), || {
+        let inside = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let urls = ["u"; 12];
+        download_all(&urls, 3, |_| {
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(20));
+            inside.fetch_sub(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        });
+        most.load(Ordering::SeqCst)
+    });
+    assert!(
+        most <= 3,
+        "{most} downloads ran at once with max_workers = 3"
+    );
+    assert!(
+        most >= 2,
+        "the downloads never overlapped: there is no pool"
+    );
+}
+
+#[test]
+fn a_failed_download_does_not_stop_the_others() {
+    let results = within(Duration::from_secs(2), || {
+        download_all(&["ok1", "bad", "ok2"], 2, |url| {
+            if url == "bad" {
+                Err(format!("{url}: refused"))
+            } else {
+                Ok(url.as_bytes().to_vec())
+            }
+        })
+    });
+    assert_eq!(
+        results,
+        vec![
+            Ok(b"ok1".to_vec()),
+            Err("bad: refused".to_string()),
+            Ok(b"ok2".to_vec()),
+        ]
+    );
+}
+
+#[test]
+fn no_urls_means_no_results() {
+    let results = within(Duration::from_secs(2), || {
+        download_all(&[], 4, |url| {
+            panic!("nothing to fetch, yet fetch({url}) was called")
+        })
+    });
+    assert!(results.is_empty());
+}
+
+#[test]
+fn zero_workers_is_refused() {
+    let outcome = within(Duration::from_secs(2), || {
+        std::panic::catch_unwind(|| download_all(&["u"], 0, |_| Ok(Vec::new()))).is_err()
+    });
+    assert!(outcome, "download_all must panic when max_workers is 0");
+}
+
+#[test]
+fn downloads_real_pages_concurrently_over_http() {
+    let (results, elapsed) = within(Duration::from_secs(5), || {
+        let pages: Vec<(String, String)> = (1..=6)
+            .map(|i| (format!("/url{i}"), format!("page {i}")))
+            .collect();
+        let pages: Vec<(&str, &str)> = pages
+            .iter()
+            .map(|(path, body)| (path.as_str(), body.as_str()))
+            .collect();
+        let mut paths: Vec<&str> = pages.iter().map(|&(path, _)| path).collect();
+        paths.push("/missing");
+        // Every response is sent 400 ms after its request arrives.
+        let server = serve(&pages, Duration::from_millis(400));
+        let urls: Vec<String> = paths.iter().map(|path| server.url(path)).collect();
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let start = Instant::now();
+        let results = download_all(&urls, 4, http_get);
+        (results, start.elapsed())
+    });
+    for (i, result) in results.iter().take(6).enumerate() {
+        assert_eq!(result, &Ok(format!("page {}", i + 1).into_bytes()));
+    }
+    assert!(
+        matches!(&results[6], Err(text) if text.contains("404")),
+        "a missing page is an error: {:?}",
+        results[6]
+    );
+    // 7 downloads of 400 ms each: one after another they take 2.8 s; four at
+    // a time, about 0.8 s.
+    assert!(
+        elapsed < Duration::from_millis(2200),
+        "7 downloads on 4 workers took {elapsed:?}: they did not overlap"
+    );
+}
