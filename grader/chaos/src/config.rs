@@ -44,6 +44,9 @@ pub(crate) struct Config {
     pub stall_one_in: u64,
     /// Longest stall, in microseconds.
     pub stall_max_us: u64,
+    /// Noise points after which a thread's noise is half as likely (a third
+    /// after twice as many, and so on).
+    pub decay: u64,
     /// Most sleeping (short sleeps and stalls) one thread may be given.
     pub sleep_budget: Duration,
     /// One Condvar wait in `spurious_one_in` may return without a notification.
@@ -67,6 +70,7 @@ impl Config {
             sleep_max_us: 200,
             stall_one_in: 1500,
             stall_max_us: 4000,
+            decay: 4096,
             sleep_budget: Duration::from_millis(150),
             spurious_one_in: 4,
             spurious_max_us: 1000,
@@ -114,6 +118,7 @@ impl Config {
                     "sleep_us" => config.sleep_max_us = value,
                     "stall" => config.stall_one_in = value,
                     "stall_us" => config.stall_max_us = value,
+                    "decay" => config.decay = value.max(1),
                     "budget_ms" => config.sleep_budget = Duration::from_millis(value),
                     "spurious" => config.spurious_one_in = value,
                     "spurious_us" => config.spurious_max_us = value,

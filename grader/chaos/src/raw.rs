@@ -33,13 +33,10 @@ fn before_lock(id: LockId, kind: LockKind, at: Loc) {
         if !config().lockdep {
             return;
         }
-        let held = {
-            let list = local.shared.held.lock();
-            if list.is_empty() {
-                return;
-            }
-            list.clone()
-        };
+        let held = local.held.borrow();
+        if held.is_empty() {
+            return;
+        }
         if let Some(previous) = held
             .iter()
             .find(|h| h.id == id && (kind != LockKind::Read || h.kind != LockKind::Read))
@@ -81,12 +78,10 @@ fn block<G>(
     guard
 }
 
-/// After an acquisition succeeded.
+/// After an acquisition succeeded. (No noise while a lock is held: it
+/// would only serialize the other threads, not open new interleavings.)
 fn after_lock(id: LockId, kind: LockKind, at: Loc) {
-    threads::with(|local| {
-        local.push_held(Held { id, kind, at });
-        local.noise();
-    });
+    threads::with(|local| local.push_held(Held { id, kind, at }));
 }
 
 /// Before a non-blocking or timed acquisition: noise only (a `try_lock`
@@ -302,7 +297,6 @@ impl RawCondvar {
             WaitKind::Condvar
         };
         threads::with(|local| {
-            local.noise();
             let at = local.pop_held(id).map(|h| h.at);
             WAIT_AT.with(|slot| slot.set(at));
             local.set_waiting(kind, id, at);
@@ -327,7 +321,6 @@ impl RawCondvar {
                     at,
                 });
             }
-            local.noise();
         });
     }
 }
@@ -364,14 +357,12 @@ unsafe impl lock_api::RawCondvar for RawCondvar {
     }
 
     fn notify_one(&self) -> bool {
-        threads::with(|local| local.noise());
         let woke = self.inner.notify_one();
         threads::with(|local| local.noise());
         woke
     }
 
     fn notify_all(&self) -> usize {
-        threads::with(|local| local.noise());
         let woke = self.inner.notify_all();
         threads::with(|local| local.noise());
         woke

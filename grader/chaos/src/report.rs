@@ -60,14 +60,18 @@ pub(crate) fn note_spurious_wakeup() {
         return;
     }
     let previous = std::panic::take_hook();
+    let printed = AtomicBool::new(false);
     std::panic::set_hook(Box::new(move |info| {
         previous(info);
+        if printed.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let count = SPURIOUS.load(Ordering::Relaxed);
         write_stderr(&format!(
-            "{VERDICT_PREFIX} note: in this run, {count} Condvar wait(s) returned without a \
-             notification (a spurious wakeup, which the grader injects on purpose). If a waiter \
-             did not re-check its condition in a `while` loop after waking, that explains this \
-             failure.\n"
+            "{VERDICT_PREFIX} note on the panic above: {count} Condvar wait(s) in this run \
+             returned without a notification (spurious wakeups, injected on purpose; std's \
+             Condvar and Python's Condition allow them). A waiter that does not re-check its \
+             condition in a `while` loop after waking goes wrong under them.\n"
         ));
     }));
 }

@@ -1,7 +1,7 @@
 //! Per-thread state: the noise generator, the locks the thread holds, and what
 //! it is blocked on (read by the monitor).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -85,6 +85,9 @@ pub(crate) struct Waiting {
 pub(crate) struct Shared {
     pub serial: usize,
     pub name: Option<String>,
+    /// The locks the thread held when it started its current wait (published
+    /// only while it waits: the monitor needs no more, and the hot path of
+    /// an uncontended lock stays free of shared state).
     pub held: RealMutex<Vec<Held>>,
     pub waiting: RealMutex<Option<Waiting>>,
 }
@@ -101,8 +104,11 @@ impl Shared {
 
 pub(crate) struct Local {
     pub shared: Arc<Shared>,
+    /// The locks this thread holds, in acquisition order.
+    pub held: RefCell<Vec<Held>>,
     rng: Cell<u64>,
     slept: Cell<Duration>,
+    events: Cell<u64>,
     episode: Cell<u64>,
 }
 
@@ -132,8 +138,10 @@ impl Local {
         let _ = splitmix(&mut state);
         Local {
             shared,
+            held: RefCell::new(Vec::new()),
             rng: Cell::new(state),
             slept: Cell::new(Duration::ZERO),
+            events: Cell::new(0),
             episode: Cell::new(0),
         }
     }
@@ -164,15 +172,21 @@ impl Local {
         if !config.noise {
             return;
         }
+        // Threads that lock in a hot loop get rarer noise as they go (one
+        // point in `one_in * (1 + n / DECAY)` after n points), so a million
+        // increments stay fast while the first thousands are well shaken.
+        let n = self.events.get() + 1;
+        self.events.set(n);
+        let scale = 1 + n / config.decay;
         let roll = self.next();
         let budget_left = self.slept.get() < config.sleep_budget;
-        if budget_left && hit(roll, config.stall_one_in) {
+        if budget_left && hit(roll, config.stall_one_in * scale) {
             let stall = Duration::from_micros(1000 + self.up_to(config.stall_max_us));
             self.sleep(stall);
-        } else if budget_left && hit(roll >> 20, config.sleep_one_in) {
+        } else if budget_left && hit(roll >> 20, config.sleep_one_in * scale) {
             let nap = Duration::from_micros(1 + self.up_to(config.sleep_max_us));
             self.sleep(nap);
-        } else if hit(roll >> 40, config.yield_one_in) {
+        } else if hit(roll >> 40, config.yield_one_in * scale) {
             std::thread::yield_now();
         }
     }
@@ -183,12 +197,12 @@ impl Local {
     }
 
     pub(crate) fn push_held(&self, held: Held) {
-        self.shared.held.lock().push(held);
+        self.held.borrow_mut().push(held);
     }
 
     /// Forgets the most recent acquisition of `id`; returns it.
     pub(crate) fn pop_held(&self, id: LockId) -> Option<Held> {
-        let mut list = self.shared.held.lock();
+        let mut list = self.held.borrow_mut();
         let index = list.iter().rposition(|h| h.id == id)?;
         Some(list.remove(index))
     }
@@ -201,6 +215,7 @@ impl Local {
     ) {
         let episode = self.episode.get() + 1;
         self.episode.set(episode);
+        *self.shared.held.lock() = self.held.borrow().clone();
         *self.shared.waiting.lock() = Some(Waiting {
             kind,
             lock,
@@ -213,6 +228,7 @@ impl Local {
 
     pub(crate) fn clear_waiting(&self) {
         *self.shared.waiting.lock() = None;
+        self.shared.held.lock().clear();
     }
 }
 
