@@ -177,8 +177,12 @@ impl Graph {
 
     /// A report a student understands.
     fn describe(&self, cycle: &[(LockId, LockId)]) -> String {
+        // Tell it in the order it happened: the edge that closed the cycle
+        // (first in `cycle`) last.
+        let mut cycle = cycle.to_vec();
+        cycle.rotate_left(1);
         let mut names: Vec<LockId> = Vec::new();
-        for &(a, _) in cycle {
+        for &(a, _) in &cycle {
             if !names.contains(&a) {
                 names.push(a);
             }
@@ -191,7 +195,7 @@ impl Graph {
         let step = |&(a, b): &(LockId, LockId)| -> (String, &Sighting) {
             let sighting = &self.out[&a][&b].example;
             let text = format!(
-                "takes {} {} ({}) then {} {} ({})",
+                "{} {} ({}) then {} {} ({})",
                 sighting.first.0.noun(),
                 name(a),
                 sighting.first.1,
@@ -211,7 +215,7 @@ impl Graph {
                 s2.thread.clone()
             };
             out.push_str(&format!(
-                "{} {first}; {who} takes them the other way round: {second}.",
+                "{} takes {first}; {who} takes them the other way round: {second}.",
                 s1.thread
             ));
         } else {
@@ -219,7 +223,7 @@ impl Graph {
                 .iter()
                 .map(|edge| {
                     let (text, sighting) = step(edge);
-                    format!("{} {text}", sighting.thread)
+                    format!("{} takes {text}", sighting.thread)
                 })
                 .collect();
             out.push_str(&format!("the locks form a cycle: {}.", parts.join("; ")));
