@@ -344,6 +344,76 @@ fn a_producer_woken_for_a_slot_someone_else_took_waits_again() {
     });
 }
 
+/// Producers and consumers wait at the same time on a queue of capacity 1:
+/// two consumers block on the empty queue and one thread pushes two items in
+/// a row (its second push blocks until a consumer makes room), then the
+/// mirror image (two producers block on the full queue, one thread pops
+/// twice). Every thread must finish. Catches one condition variable shared
+/// by both kinds of waiter and woken with `notify_one`: the wakeup meant
+/// for the blocked pusher goes to the other consumer, and both sleep forever.
+#[test]
+fn each_change_wakes_a_waiter_that_can_proceed() {
+    harness::check(LIMIT, || {
+        let mut rng = harness::rng();
+        for round in 0..16u64 {
+            let queue = Arc::new(BoundedQueue::new(1));
+            let (waiters, actor): (Vec<JoinHandle<Option<u64>>>, JoinHandle<Vec<u64>>);
+            let base = rng.random_range(0..1000u64) * 10;
+            if round % 2 == 0 {
+                waiters = (0..2)
+                    .map(|_| {
+                        let queue = Arc::clone(&queue);
+                        thread::spawn(move || queue.pop())
+                    })
+                    .collect();
+                thread::sleep(Duration::from_millis(5));
+                let queue = Arc::clone(&queue);
+                actor = thread::spawn(move || {
+                    queue.push(base).unwrap();
+                    queue.push(base + 1).unwrap();
+                    Vec::new()
+                });
+            } else {
+                queue.push(base + 2).unwrap();
+                waiters = (0..2)
+                    .map(|i| {
+                        let queue = Arc::clone(&queue);
+                        thread::spawn(move || queue.push(base + i).err().map(Closed::into_inner))
+                    })
+                    .collect();
+                thread::sleep(Duration::from_millis(5));
+                let queue = Arc::clone(&queue);
+                actor = thread::spawn(move || {
+                    let first = queue.pop().unwrap();
+                    let second = queue.pop().unwrap();
+                    vec![first, second]
+                });
+            }
+            let what = "a thread blocked while the queue could serve it: a change woke a waiter \
+                        of the wrong kind (producer or consumer) and the right one slept on";
+            let popped_by_actor = join_within(actor, PROMPTLY, what);
+            let results = join_all_within(waiters, PROMPTLY, what);
+            let mut seen: Vec<u64> = popped_by_actor;
+            if round % 2 == 0 {
+                seen.extend(results.into_iter().map(|r| r.expect("a consumer got None")));
+                seen.sort_unstable();
+                assert_eq!(seen, vec![base, base + 1], "round {round}: items lost");
+            } else {
+                assert!(results.iter().all(Option::is_none), "a push was refused");
+                seen.extend(queue.try_pop());
+                seen.sort_unstable();
+                // The actor popped two of the three items; the third is
+                // still queued and was read back above.
+                assert_eq!(
+                    seen,
+                    vec![base, base + 1, base + 2],
+                    "round {round}: items lost"
+                );
+            }
+        }
+    });
+}
+
 /// A full queue makes `try_push` fail with the item given back and makes
 /// `push` block; one `pop` must release the blocked pusher, whose item then
 /// comes out last. Catches a `pop` that never wakes a waiting pusher and a
