@@ -1,0 +1,265 @@
+//! `grader bench`: how fast grading is, as medians.
+//!
+//! 1. The full solution set with a warm cache, nothing to recompile (a
+//!    student re-running `grade` on an unchanged tree).
+//! 2. The full solution set with warm dependencies but every scratch crate
+//!    recompiled (what each new submission costs), split into preparing,
+//!    compiling + linking, and running.
+//! 3. A synthetic class (solutions with one exercise swapped for a stub or a
+//!    mutant per student, so every submission differs), at several sizes:
+//!    submissions per minute, and how the time grows.
+//! 4. With `--link-split`, how much of the compile time is linking, measured
+//!    by timing the linker in a separate target directory.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::Error;
+use crate::build;
+use crate::course::Course;
+use crate::grade::{self, GradeOptions, grade_all};
+use crate::model::SubmissionResult;
+use crate::prepare::{self, Slot, Submission};
+
+/// Options of `grader bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Timed repetitions of the single-submission measurements.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Class sizes to time (comma-separated); 0 skips the class measurement.
+    #[arg(long, value_delimiter = ',', default_value = "5,10,20")]
+    pub class_sizes: Vec<usize>,
+    /// Also measure how much of compiling is linking (builds the
+    /// dependencies once more, in target/grading-bench-link).
+    #[arg(long)]
+    pub link_split: bool,
+    /// Test processes to run at once (default: one per CPU).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+struct Sample {
+    total: f64,
+    prepare: f64,
+    build: f64,
+    run: f64,
+    score: u32,
+    max: u32,
+}
+
+fn sample(result: &SubmissionResult) -> Sample {
+    Sample {
+        total: result.elapsed_secs,
+        prepare: result.timings.prepare_secs,
+        build: result.timings.build_secs,
+        run: result.timings.run_secs,
+        score: result.score,
+        max: result.max_score,
+    }
+}
+
+fn print_medians(label: &str, samples: &[Sample]) {
+    let pick = |f: fn(&Sample) -> f64| median(&mut samples.iter().map(f).collect::<Vec<_>>());
+    println!(
+        "{label}: median {:.1} s wall (prepare {:.2} s, compile+link {:.1} s, run tests {:.1} s) over {} runs; score {}/{}",
+        pick(|s| s.total),
+        pick(|s| s.prepare),
+        pick(|s| s.build),
+        pick(|s| s.run),
+        samples.len(),
+        samples.last().map(|s| s.score).unwrap_or(0),
+        samples.last().map(|s| s.max).unwrap_or(0),
+    );
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
+    let mut options = GradeOptions::new(grade::fresh_seed());
+    if let Some(jobs) = args.jobs {
+        options.jobs = jobs.max(1);
+    }
+    // Single submissions in sequence: one slot, no overlap.
+    options.overlap = false;
+    let solutions = submission("solutions", course, |e| Some(e.solution_src(course)));
+    let stubs = submission("stubs", course, |e| Some(e.stub_src()));
+    println!(
+        "grader bench: {} exercises, {} test processes at once, {} CPUs",
+        course.exercises.len(),
+        options.jobs,
+        grade::default_jobs()
+    );
+
+    let warm_up = Instant::now();
+    grade_all(course, std::slice::from_ref(&solutions), &options, |_| {})?;
+    println!(
+        "warm-up (whatever was not built yet): {:.1} s",
+        warm_up.elapsed().as_secs_f64()
+    );
+
+    let mut unchanged = Vec::new();
+    for _ in 0..args.runs {
+        let results = grade_all(course, std::slice::from_ref(&solutions), &options, |_| {})?;
+        unchanged.push(sample(&results[0]));
+    }
+    print_medians("solutions, warm cache, nothing to recompile", &unchanged);
+
+    let mut recompiled = Vec::new();
+    for _ in 0..args.runs {
+        // Grading the stubs in between makes every scratch crate change.
+        let pair = [stubs.clone(), solutions.clone()];
+        let results = grade_all(course, &pair, &options, |_| {})?;
+        recompiled.push(sample(&results[1]));
+    }
+    print_medians(
+        "solutions, warm dependencies, all ten crates recompiled",
+        &recompiled,
+    );
+
+    let sizes: Vec<usize> = args
+        .class_sizes
+        .iter()
+        .copied()
+        .filter(|n| *n > 0)
+        .collect();
+    if !sizes.is_empty() {
+        let mut class_options = options.clone();
+        class_options.overlap = true;
+        let largest = *sizes.iter().max().expect("non-empty");
+        let class = synthetic_class(course, largest);
+        for size in sizes {
+            let started = Instant::now();
+            let results = grade_all(course, &class[..size], &class_options, |_| {})?;
+            let wall = started.elapsed().as_secs_f64();
+            let mut builds: Vec<f64> = results.iter().map(|r| r.timings.build_secs).collect();
+            let mut runs: Vec<f64> = results.iter().map(|r| r.timings.run_secs).collect();
+            println!(
+                "class of {size}: {wall:.0} s wall, {:.1} submissions/minute, {:.1} s per submission \
+                 (median compile+link {:.1} s, run {:.1} s; stages overlap)",
+                size as f64 * 60.0 / wall,
+                wall / size as f64,
+                median(&mut builds),
+                median(&mut runs),
+            );
+        }
+    }
+
+    if args.link_split {
+        link_split(course, &solutions, &stubs)?;
+    }
+    Ok(())
+}
+
+fn submission(
+    name: &str,
+    course: &Course,
+    source: impl Fn(&crate::course::Exercise) -> Option<PathBuf>,
+) -> Submission {
+    Submission {
+        student: name.to_string(),
+        source: course.root.clone(),
+        exercises: course
+            .exercises
+            .iter()
+            .filter_map(|e| source(e).map(|src| (e.number.clone(), src)))
+            .collect(),
+    }
+}
+
+/// `size` different submissions: the solutions with one exercise replaced
+/// by its stub or one of its mutants, a different swap for each student.
+pub fn synthetic_class(course: &Course, size: usize) -> Vec<Submission> {
+    let mut swaps: Vec<(String, PathBuf)> = Vec::new();
+    for exercise in &course.exercises {
+        swaps.push((exercise.number.clone(), exercise.stub_src()));
+        for (_, src) in exercise.mutants(course) {
+            swaps.push((exercise.number.clone(), src));
+        }
+    }
+    (0..size)
+        .map(|i| {
+            let mut student = submission(&format!("student-{:02}", i + 1), course, |e| {
+                Some(e.solution_src(course))
+            });
+            if !swaps.is_empty() {
+                // Spread the swaps over the exercises.
+                let (number, src) = &swaps[(i * 7) % swaps.len()];
+                student.exercises.insert(number.clone(), src.clone());
+            }
+            student
+        })
+        .collect()
+}
+
+/// Times the linker separately: builds the solutions (after the stubs, so
+/// everything recompiles) in a separate target directory with a linker
+/// wrapper that logs how long each link takes.
+fn link_split(course: &Course, solutions: &Submission, stubs: &Submission) -> Result<(), Error> {
+    let dir = course.root.join("target").join("grading-bench-link");
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let log = dir.join("links.log");
+    let wrapper = dir.join("timed-cc");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nstart=$(date +%s%N)\ncc \"$@\"\nrc=$?\nend=$(date +%s%N)\necho $((end - start)) >> '{}'\nexit $rc\n",
+            log.display()
+        ),
+    )
+    .map_err(|e| Error::io(&wrapper, e))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io(&wrapper, e))?;
+    }
+    let exercises: Vec<&crate::course::Exercise> = course.exercises.iter().collect();
+    let slot = Slot::acquire(&course.grading_dir())?;
+    let env = [(
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER".to_string(),
+        wrapper.to_string_lossy().into_owned(),
+    )];
+    let mut totals = BTreeMap::new();
+    for (round, submission) in [stubs, solutions, stubs, solutions].iter().enumerate() {
+        let _ = fs::remove_file(&log);
+        let prepared = prepare::prepare(course, &exercises, submission, &slot, Default::default())?;
+        let started = Instant::now();
+        build::build_with(&prepared, &dir, &env)?;
+        let wall = started.elapsed().as_secs_f64();
+        let links: Vec<f64> = fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse::<f64>().ok())
+            .map(|ns| ns / 1e9)
+            .collect();
+        // Rounds 0 and 1 warm the separate target directory.
+        if round >= 2 {
+            totals.insert(submission.student.clone(), (wall, links));
+        }
+    }
+    if let Some((wall, links)) = totals.get("solutions") {
+        let sum: f64 = links.iter().sum();
+        let mut sorted = links.clone();
+        println!(
+            "link split (solutions recompiled): compile+link {wall:.1} s wall; {} links took {sum:.1} s \
+             in total (median {:.2} s each; links run in parallel with other compiles)",
+            links.len(),
+            median(&mut sorted),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,370 @@
+//! Stage 2: compile a prepared submission's tests with Cargo.
+//!
+//! One `cargo build --test '*' --keep-going` over the whole scratch workspace
+//! compiles every exercise that can be compiled, in parallel, and reports the
+//! others' errors per package. The target directory is shared by every
+//! submission (`target/grading`), so dependencies compile once per machine
+//! and a class only recompiles student code and the suites that link it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::Error;
+use crate::prepare::{HIDDEN_TARGET, Prepared, PreparedSubmission};
+
+/// Longest compiler message kept for a report.
+pub const MAX_MESSAGE_CHARS: usize = 3000;
+/// Most compiler errors kept for a report.
+pub const MAX_ERRORS: usize = 5;
+
+/// What building produced for one exercise.
+#[derive(Debug, Clone)]
+pub enum Built {
+    /// Its hidden suite compiled.
+    Ok(Binaries),
+    /// It did not compile: the compiler's errors, trimmed.
+    Failed(String),
+}
+
+/// The executables of one scratch crate.
+#[derive(Debug, Clone, Default)]
+pub struct Binaries {
+    /// The hidden suite's test binary.
+    pub hidden: PathBuf,
+    /// Each visible test target's binary, by target name.
+    pub visible: BTreeMap<String, PathBuf>,
+    /// Visible test targets that did not compile, with the first error.
+    pub visible_failed: BTreeMap<String, String>,
+    /// The crate's own binaries (`src/bin/*.rs`), by name, for
+    /// `CARGO_BIN_EXE_<name>`.
+    pub bins: BTreeMap<String, PathBuf>,
+    /// The scratch crate's folder (the tests' working directory).
+    pub crate_dir: PathBuf,
+}
+
+/// The result of building one submission.
+#[derive(Debug, Clone)]
+pub struct BuildOutput {
+    /// By exercise number, for the exercises that were ready to build.
+    pub exercises: BTreeMap<String, Built>,
+    /// Wall-clock seconds Cargo took.
+    pub secs: f64,
+}
+
+/// Where the scratch crates' artifacts go.
+pub fn target_dir(grading_dir: &Path) -> PathBuf {
+    grading_dir.to_path_buf()
+}
+
+/// The `cargo` to run: the one that launched us, if any.
+pub fn cargo() -> Command {
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(program);
+    // Nothing from an outer Cargo invocation may change how scratch crates
+    // are built, or the build cache would be invalidated back and forth.
+    for var in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET_DIR",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+static FETCHED: Mutex<bool> = Mutex::new(false);
+
+/// Makes sure every dependency of the scratch workspace is downloaded, so
+/// builds can run with `--offline`. Downloads only if something is missing.
+fn ensure_fetched(workspace: &Path) -> Result<(), Error> {
+    let mut fetched = FETCHED.lock().expect("fetch flag");
+    if *fetched {
+        return Ok(());
+    }
+    let manifest = workspace.join("Cargo.toml");
+    let offline = cargo()
+        .args(["fetch", "--offline", "--manifest-path"])
+        .arg(&manifest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    if !offline.success() {
+        let output = cargo()
+            .args(["fetch", "--manifest-path"])
+            .arg(&manifest)
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+        if !output.status.success() {
+            return Err(Error::new(format!(
+                "cargo fetch failed (the scratch crates' dependencies could not be downloaded):\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )));
+        }
+    }
+    *fetched = true;
+    Ok(())
+}
+
+/// Compiles the tests of every ready exercise of `prepared`.
+pub fn build(prepared: &PreparedSubmission, grading_dir: &Path) -> Result<BuildOutput, Error> {
+    build_with(prepared, &target_dir(grading_dir), &[])
+}
+
+/// [`build`] into `target_dir`, with extra environment for Cargo.
+pub fn build_with(
+    prepared: &PreparedSubmission,
+    target_dir: &Path,
+    env: &[(String, String)],
+) -> Result<BuildOutput, Error> {
+    let started = Instant::now();
+    let mut exercises = BTreeMap::new();
+    let ready: BTreeMap<String, PathBuf> = prepared
+        .exercises
+        .iter()
+        .filter_map(|p| match &p.state {
+            Prepared::Ready { crate_dir } => Some((p.exercise.package(), crate_dir.clone())),
+            _ => None,
+        })
+        .collect();
+    if ready.is_empty() {
+        return Ok(BuildOutput {
+            exercises,
+            secs: 0.0,
+        });
+    }
+    ensure_fetched(&prepared.workspace)?;
+    let output = cargo()
+        .args([
+            "build",
+            "--offline",
+            "--workspace",
+            "--test",
+            "*",
+            "--keep-going",
+            "--message-format",
+            "json",
+            "--color",
+            "never",
+            "--manifest-path",
+        ])
+        .arg(prepared.workspace.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_TERM_PROGRESS_WHEN", "never")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+
+    let mut binaries: BTreeMap<String, Binaries> = BTreeMap::new();
+    let mut errors: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
+    for line in output.stdout.split(|b| *b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<Value>(line) else {
+            continue;
+        };
+        let Some(package) = package_of(&message) else {
+            continue;
+        };
+        match message["reason"].as_str() {
+            Some("compiler-artifact") => {
+                let entry = binaries.entry(package).or_default();
+                let name = message["target"]["name"].as_str().unwrap_or_default();
+                let kinds: Vec<&str> = message["target"]["kind"]
+                    .as_array()
+                    .map(|k| k.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let Some(executable) = message["executable"].as_str() else {
+                    continue;
+                };
+                if kinds.contains(&"test") {
+                    if name == HIDDEN_TARGET {
+                        entry.hidden = PathBuf::from(executable);
+                    } else {
+                        entry.visible.insert(name.to_string(), executable.into());
+                    }
+                } else if kinds.contains(&"bin") {
+                    entry.bins.insert(name.to_string(), executable.into());
+                }
+            }
+            Some("compiler-message") => {
+                let level = message["message"]["level"].as_str().unwrap_or_default();
+                if level.starts_with("error") {
+                    errors.entry(package).or_default().push(Diagnostic {
+                        target: message["target"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        kinds: message["target"]["kind"]
+                            .as_array()
+                            .map(|k| {
+                                k.iter()
+                                    .filter_map(|v| v.as_str().map(String::from))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        message: diagnostic_text(&message["message"]),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for prepared_exercise in &prepared.exercises {
+        let Prepared::Ready { crate_dir } = &prepared_exercise.state else {
+            continue;
+        };
+        let package = prepared_exercise.exercise.package();
+        let diagnostics = errors.remove(&package).unwrap_or_default();
+        let mut found = binaries.remove(&package).unwrap_or_default();
+        found.crate_dir = crate_dir.clone();
+        let built = if found.hidden.as_os_str().is_empty() {
+            // Errors in the library (or in the hidden suite's use of it).
+            let relevant: Vec<&Diagnostic> = diagnostics
+                .iter()
+                .filter(|d| !d.is_visible_test())
+                .collect();
+            let message = if !relevant.is_empty() {
+                trim_errors(relevant.iter().map(|d| d.message.as_str()), &package)
+            } else if !diagnostics.is_empty() {
+                trim_errors(diagnostics.iter().map(|d| d.message.as_str()), &package)
+            } else {
+                // Cargo failed without a compiler message for this package
+                // (a linker failure, say): keep what it printed about it.
+                let lines: Vec<&str> = stderr
+                    .lines()
+                    .filter(|l| l.contains(&package) || l.starts_with("error"))
+                    .collect();
+                if lines.is_empty() {
+                    if !output.status.success() && stderr.contains("error") {
+                        return Err(Error::new(format!(
+                            "cargo could not build the scratch workspace {}:\n{}",
+                            prepared.workspace.display(),
+                            tail(&stderr, 40)
+                        )));
+                    }
+                    "the hidden tests did not compile (no compiler message)".to_string()
+                } else {
+                    trim_errors(lines.into_iter(), &package)
+                }
+            };
+            Built::Failed(message)
+        } else {
+            for diagnostic in diagnostics.iter().filter(|d| d.is_visible_test()) {
+                found
+                    .visible_failed
+                    .entry(diagnostic.target.clone())
+                    .or_insert_with(|| {
+                        trim_errors(std::iter::once(diagnostic.message.as_str()), &package)
+                    });
+            }
+            Built::Ok(found)
+        };
+        exercises.insert(prepared_exercise.exercise.number.clone(), built);
+    }
+    Ok(BuildOutput {
+        exercises,
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+struct Diagnostic {
+    target: String,
+    kinds: Vec<String>,
+    message: String,
+}
+
+impl Diagnostic {
+    fn is_visible_test(&self) -> bool {
+        self.kinds.iter().any(|k| k == "test") && self.target != HIDDEN_TARGET
+    }
+}
+
+/// The package (`exercise-NN`) a Cargo message is about, from its manifest path.
+fn package_of(message: &Value) -> Option<String> {
+    let manifest = message["manifest_path"].as_str()?;
+    let dir = Path::new(manifest).parent()?.file_name()?.to_str()?;
+    dir.starts_with("exercise-").then(|| dir.to_string())
+}
+
+/// The text of one compiler diagnostic. Errors located in the hidden suite
+/// keep only their headline, so feedback never shows the suite's source.
+fn diagnostic_text(message: &Value) -> String {
+    let in_hidden = message["spans"]
+        .as_array()
+        .map(|spans| {
+            spans.iter().any(|s| {
+                s["is_primary"].as_bool() == Some(true)
+                    && s["file_name"]
+                        .as_str()
+                        .is_some_and(|f| f.ends_with(&format!("tests/{HIDDEN_TARGET}.rs")))
+            })
+        })
+        .unwrap_or(false);
+    if in_hidden {
+        let code = message["code"]["code"]
+            .as_str()
+            .map(|c| format!("[{c}]"))
+            .unwrap_or_default();
+        let text = message["message"].as_str().unwrap_or("error");
+        format!(
+            "error{code}: {text}\n  (in the hidden tests: your public API differs from the one the \
+             exercise asks for; compare names, parameter and return types with the README)"
+        )
+    } else {
+        message["rendered"]
+            .as_str()
+            .or_else(|| message["message"].as_str())
+            .unwrap_or("error")
+            .to_string()
+    }
+}
+
+/// Joins compiler errors into one message for a student: at most
+/// [`MAX_ERRORS`] errors and [`MAX_MESSAGE_CHARS`] characters, with paths
+/// relative to the exercise (`src/lib.rs:3:5`, not the scratch folder).
+pub fn trim_errors<'a>(errors: impl Iterator<Item = &'a str>, package: &str) -> String {
+    let prefix = format!("{package}/");
+    let mut kept = Vec::new();
+    let mut skipped = 0;
+    for error in errors {
+        let error = error.trim_end();
+        if error.starts_with("error: aborting due to") || error.is_empty() {
+            continue;
+        }
+        if kept.len() < MAX_ERRORS {
+            kept.push(error.replace(&prefix, ""));
+        } else {
+            skipped += 1;
+        }
+    }
+    let mut text = kept.join("\n\n");
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        text = text.chars().take(MAX_MESSAGE_CHARS).collect();
+        text.push_str("\n[... trimmed]");
+    }
+    if skipped > 0 {
+        text.push_str(&format!("\n\n[... and {skipped} more errors]"));
+    }
+    text
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

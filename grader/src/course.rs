@@ -1,0 +1,462 @@
+//! The course as the grader sees it: which exercises exist, where their
+//! hidden suites and points tables are, and which dependencies a scratch
+//! crate for each of them needs.
+//!
+//! Everything is found by name, as `grader/AUTHORING.md` lays out: exercise
+//! `NN` is the folder `exercises/NN-topic`, its suite `grader/suites/NN-topic.rs`,
+//! its points `grader/suites/NN-topic.toml`, its solution `solutions/NN-topic`
+//! and its mutants `grader/mutants/NN-topic/<bug>/src/lib.rs`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// The course workspace.
+#[derive(Debug, Clone)]
+pub struct Course {
+    /// The workspace root (the folder holding `Cargo.toml`, `exercises/`, `grader/`).
+    pub root: PathBuf,
+    /// The Rust edition scratch crates are built with.
+    pub edition: String,
+    /// Every exercise, in number order.
+    pub exercises: Vec<Exercise>,
+}
+
+/// One exercise of the course.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    /// Two digits, e.g. `05`.
+    pub number: String,
+    /// The folder name, e.g. `05-event`.
+    pub topic: String,
+    /// `exercises/NN-topic`: the stub, the lesson and the visible tests.
+    pub dir: PathBuf,
+    /// `grader/suites/NN-topic.rs`.
+    pub suite: PathBuf,
+    /// Points and hints from `grader/suites/NN-topic.toml`.
+    pub points: PointsTable,
+    /// The test functions the suite's source declares (`#[test] fn name`),
+    /// used when the suite cannot be built and listed.
+    pub declared_tests: Vec<String>,
+    /// `[dependencies]` of the scratch crate, each rendered as `name = value`.
+    pub dependencies: BTreeMap<String, toml::Value>,
+    /// `[dev-dependencies]` of the scratch crate (what the suite and the
+    /// visible tests use).
+    pub dev_dependencies: BTreeMap<String, toml::Value>,
+}
+
+impl Exercise {
+    /// The package name of the scratch crate, e.g. `exercise-05`.
+    pub fn package(&self) -> String {
+        format!("exercise-{}", self.number)
+    }
+
+    /// `solutions/NN-topic/src`.
+    pub fn solution_src(&self, course: &Course) -> PathBuf {
+        course.root.join("solutions").join(&self.topic).join("src")
+    }
+
+    /// `exercises/NN-topic/src`: the stub.
+    pub fn stub_src(&self) -> PathBuf {
+        self.dir.join("src")
+    }
+
+    /// The known-buggy variants, `(bug name, src dir)`, sorted by name.
+    pub fn mutants(&self, course: &Course) -> Vec<(String, PathBuf)> {
+        let dir = course.root.join("grader/mutants").join(&self.topic);
+        let mut found = Vec::new();
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let src = entry.path().join("src");
+                if src.join("lib.rs").is_file() {
+                    found.push((entry.file_name().to_string_lossy().into_owned(), src));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// Points and hint of one hidden test (1 point and no hint if the table
+    /// does not list it).
+    pub fn test_points(&self, name: &str) -> (u32, Option<String>) {
+        match self.points.tests.get(name) {
+            Some(entry) => (entry.points, entry.hint.clone()),
+            None => (1, None),
+        }
+    }
+}
+
+/// `grader/suites/NN-topic.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsTable {
+    /// One entry per hidden test, by test function name.
+    #[serde(default)]
+    pub tests: BTreeMap<String, TestPoints>,
+}
+
+/// Points and hint of one hidden test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestPoints {
+    /// A positive integer.
+    pub points: u32,
+    /// One or two sentences for a student who failed the test.
+    pub hint: Option<String>,
+}
+
+impl Course {
+    /// Loads the course rooted at `root`.
+    pub fn load(root: &Path) -> Result<Course, Error> {
+        let root = root
+            .canonicalize()
+            .map_err(|e| Error::new(format!("course folder {}: {e}", root.display())))?;
+        let manifest = read_toml(&root.join("Cargo.toml"))?;
+        let workspace = manifest
+            .get("workspace")
+            .and_then(|w| w.as_table())
+            .ok_or_else(|| {
+                Error::new(format!("{}/Cargo.toml has no [workspace]", root.display()))
+            })?;
+        let edition = workspace
+            .get("package")
+            .and_then(|p| p.get("edition"))
+            .and_then(|e| e.as_str())
+            .unwrap_or("2024")
+            .to_string();
+        let workspace_deps = workspace
+            .get("dependencies")
+            .and_then(|d| d.as_table())
+            .cloned()
+            .unwrap_or_default();
+
+        // What the hidden suites may use: the grader's dev-dependencies,
+        // minus the solution crates it renames to `exercise_NN`.
+        let grader_dir = root.join("grader");
+        let grader_manifest = read_toml(&grader_dir.join("Cargo.toml"))?;
+        let mut suite_deps = BTreeMap::new();
+        if let Some(deps) = grader_manifest
+            .get("dev-dependencies")
+            .and_then(|d| d.as_table())
+        {
+            for (name, spec) in deps {
+                let package = spec.get("package").and_then(|p| p.as_str()).unwrap_or("");
+                if name.starts_with("exercise_") || package.starts_with("solution-") {
+                    continue;
+                }
+                let spec = resolve_dependency(name, spec, &grader_dir, &workspace_deps, &root)?;
+                suite_deps.insert(name.clone(), spec);
+            }
+        }
+
+        let mut exercises = Vec::new();
+        let entries = fs::read_dir(root.join("exercises"))
+            .map_err(|e| Error::new(format!("{}/exercises: {e}", root.display())))?;
+        for entry in entries.flatten() {
+            let topic = entry.file_name().to_string_lossy().into_owned();
+            let Some(number) = exercise_number(&topic) else {
+                continue;
+            };
+            let dir = entry.path();
+            if !dir.join("Cargo.toml").is_file() {
+                continue;
+            }
+            let suite = grader_dir.join("suites").join(format!("{topic}.rs"));
+            if !suite.is_file() {
+                continue;
+            }
+            let points_path = grader_dir.join("suites").join(format!("{topic}.toml"));
+            let points = if points_path.is_file() {
+                let text = fs::read_to_string(&points_path)
+                    .map_err(|e| Error::new(format!("{}: {e}", points_path.display())))?;
+                let table: PointsTable = toml::from_str(&text)
+                    .map_err(|e| Error::new(format!("{}: {e}", points_path.display())))?;
+                for (name, entry) in &table.tests {
+                    if entry.points == 0 {
+                        return Err(Error::new(format!(
+                            "{}: test `{name}` has 0 points (points must be positive)",
+                            points_path.display()
+                        )));
+                    }
+                }
+                table
+            } else {
+                PointsTable::default()
+            };
+            let source = fs::read_to_string(&suite)
+                .map_err(|e| Error::new(format!("{}: {e}", suite.display())))?;
+            let declared_tests = declared_tests(&source);
+
+            let exercise_manifest = read_toml(&dir.join("Cargo.toml"))?;
+            let mut dependencies = BTreeMap::new();
+            let mut dev_dependencies = BTreeMap::new();
+            for (section, into) in [
+                ("dependencies", &mut dependencies),
+                ("dev-dependencies", &mut dev_dependencies),
+            ] {
+                if let Some(deps) = exercise_manifest.get(section).and_then(|d| d.as_table()) {
+                    for (name, spec) in deps {
+                        let spec = resolve_dependency(name, spec, &dir, &workspace_deps, &root)?;
+                        into.insert(name.clone(), spec);
+                    }
+                }
+            }
+            for (name, spec) in &suite_deps {
+                if !dependencies.contains_key(name) {
+                    dev_dependencies.insert(name.clone(), spec.clone());
+                }
+            }
+            exercises.push(Exercise {
+                number: number.to_string(),
+                topic,
+                dir,
+                suite,
+                points,
+                declared_tests,
+                dependencies,
+                dev_dependencies,
+            });
+        }
+        exercises.sort_by(|a, b| a.topic.cmp(&b.topic));
+        if exercises.is_empty() {
+            return Err(Error::new(format!(
+                "{} has no exercises (folders exercises/NN-topic with a suite grader/suites/NN-topic.rs)",
+                root.display()
+            )));
+        }
+        Ok(Course {
+            root,
+            edition,
+            exercises,
+        })
+    }
+
+    /// Finds the course: `explicit` if given, else the nearest folder at or
+    /// above the current directory that holds `grader/suites`, else the
+    /// workspace this binary was built from.
+    pub fn locate(explicit: Option<&Path>) -> Result<Course, Error> {
+        if let Some(path) = explicit {
+            return Course::load(path);
+        }
+        if let Ok(mut dir) = std::env::current_dir() {
+            loop {
+                if dir.join("grader/suites").is_dir() && dir.join("Cargo.toml").is_file() {
+                    return Course::load(&dir);
+                }
+                if !dir.pop() {
+                    break;
+                }
+            }
+        }
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        Course::load(&built_from)
+    }
+
+    /// The exercise with number `number` (`5`, `05` and `05-event` all work).
+    pub fn exercise(&self, number: &str) -> Option<&Exercise> {
+        let wanted = exercise_number(number)
+            .map(str::to_string)
+            .or_else(|| number.parse::<u32>().ok().map(|n| format!("{n:02}")))?;
+        self.exercises.iter().find(|e| e.number == wanted)
+    }
+
+    /// The exercises selected by `--exercise` (all when `selection` is empty).
+    pub fn select(&self, selection: &[String]) -> Result<Vec<&Exercise>, Error> {
+        if selection.is_empty() {
+            return Ok(self.exercises.iter().collect());
+        }
+        let mut chosen = Vec::new();
+        for wanted in selection {
+            let exercise = self.exercise(wanted).ok_or_else(|| {
+                Error::new(format!(
+                    "no exercise {wanted:?} in this course (it has {})",
+                    self.exercises
+                        .iter()
+                        .map(|e| e.number.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            if !chosen
+                .iter()
+                .any(|e: &&Exercise| e.number == exercise.number)
+            {
+                chosen.push(exercise);
+            }
+        }
+        chosen.sort_by(|a, b| a.topic.cmp(&b.topic));
+        Ok(chosen)
+    }
+
+    /// The shared target directory every scratch build uses.
+    pub fn grading_dir(&self) -> PathBuf {
+        self.root.join("target").join("grading")
+    }
+}
+
+/// The two leading digits of a folder name like `05-event` (or `05`).
+pub fn exercise_number(name: &str) -> Option<&str> {
+    let bytes = name.as_bytes();
+    if bytes.len() >= 2
+        && bytes[0].is_ascii_digit()
+        && bytes[1].is_ascii_digit()
+        && (bytes.len() == 2 || bytes[2] == b'-')
+    {
+        Some(&name[..2])
+    } else {
+        None
+    }
+}
+
+/// The names of the test functions in a suite's source: every `fn name`
+/// that follows a `#[test]` attribute (other attributes and doc comments may
+/// come between them).
+pub fn declared_tests(source: &str) -> Vec<String> {
+    let mut tests = Vec::new();
+    let mut pending = false;
+    for line in source.lines() {
+        let line = line.trim();
+        if line == "#[test]" {
+            pending = true;
+            continue;
+        }
+        if !pending {
+            continue;
+        }
+        if line.starts_with("#[") || line.starts_with("///") || line.starts_with("//") {
+            continue;
+        }
+        let rest = line.strip_prefix("pub ").unwrap_or(line);
+        if let Some(rest) = rest.strip_prefix("fn ") {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                tests.push(name);
+            }
+        }
+        pending = false;
+    }
+    tests
+}
+
+fn read_toml(path: &Path) -> Result<toml::Table, Error> {
+    let text =
+        fs::read_to_string(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))
+}
+
+/// Turns a dependency as written in a member manifest into one a scratch
+/// crate elsewhere can use: `workspace = true` is replaced by the workspace's
+/// entry (keeping `features` and `optional` from the member), and relative
+/// paths become absolute.
+fn resolve_dependency(
+    name: &str,
+    spec: &toml::Value,
+    manifest_dir: &Path,
+    workspace_deps: &toml::Table,
+    root: &Path,
+) -> Result<toml::Value, Error> {
+    let Some(table) = spec.as_table() else {
+        return Ok(spec.clone());
+    };
+    let mut resolved = toml::Table::new();
+    let mut base = manifest_dir.to_path_buf();
+    if table.get("workspace").and_then(|w| w.as_bool()) == Some(true) {
+        let inherited = workspace_deps.get(name).ok_or_else(|| {
+            Error::new(format!(
+                "{}: `{name}` says `workspace = true` but [workspace.dependencies] has no `{name}`",
+                manifest_dir.join("Cargo.toml").display()
+            ))
+        })?;
+        match inherited {
+            toml::Value::String(version) => {
+                resolved.insert("version".into(), toml::Value::String(version.clone()));
+            }
+            toml::Value::Table(entries) => resolved.extend(entries.clone()),
+            other => {
+                return Err(Error::new(format!(
+                    "[workspace.dependencies] `{name}` is not a version or a table: {other}"
+                )));
+            }
+        }
+        base = root.to_path_buf();
+        for (key, value) in table {
+            if key == "features" {
+                let mut features = resolved
+                    .get("features")
+                    .and_then(|f| f.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                features.extend(value.as_array().cloned().unwrap_or_default());
+                resolved.insert(key.clone(), toml::Value::Array(features));
+            } else if key != "workspace" {
+                resolved.insert(key.clone(), value.clone());
+            }
+        }
+    } else {
+        resolved.extend(table.clone());
+    }
+    absolutize(&mut resolved, &base);
+    Ok(toml::Value::Table(resolved))
+}
+
+fn absolutize(table: &mut toml::Table, base: &Path) {
+    if let Some(toml::Value::String(path)) = table.get("path") {
+        let path = base.join(path);
+        let path = path.canonicalize().unwrap_or(path);
+        table.insert(
+            "path".to_string(),
+            toml::Value::String(path.to_string_lossy().into_owned()),
+        );
+    }
+}
+
+/// Renders a dependency value inline, as it appears after `name = ` in a
+/// manifest.
+pub fn render_inline(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(text) => serde_json::to_string(text).expect("a string serializes"),
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::Float(x) => x.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(render_inline)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        toml::Value::Table(entries) => {
+            if entries.is_empty() {
+                return "{}".to_string();
+            }
+            let fields: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{} = {}", render_key(k), render_inline(v)))
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+    }
+}
+
+fn render_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        serde_json::to_string(key).expect("a string serializes")
+    }
+}

@@ -1,0 +1,317 @@
+//! The grading pipeline: prepare → build → run → score, per submission.
+//!
+//! Submissions flow through two scratch slots: while one submission's tests
+//! run, the next one is prepared and compiled in the other slot, so the
+//! compiler and the tests overlap.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::build::{self, BuildOutput, Built};
+use crate::course::{Course, Exercise};
+use crate::model::{ExerciseStatus, Outcome, SubmissionResult, Timings, Visibility};
+use crate::prepare::{self, LockBackend, Prepared, PreparedSubmission, Slot, Submission};
+use crate::run::{self, RunSettings, TestJob, TestRun};
+use crate::score;
+
+/// How to grade.
+#[derive(Debug, Clone)]
+pub struct GradeOptions {
+    /// Exercise numbers to grade (all when empty).
+    pub exercises: Vec<String>,
+    /// Test processes running at once.
+    pub jobs: usize,
+    /// `INTERLEAVE_SEED` for every randomized test.
+    pub seed: u64,
+    /// Wall-clock limit per test process.
+    pub timeout: Duration,
+    /// Which `parking_lot` student code links.
+    pub backend: LockBackend,
+    /// Compile the next submission while the current one's tests run.
+    pub overlap: bool,
+}
+
+impl GradeOptions {
+    /// Defaults: every exercise, one test process per CPU, a fresh seed,
+    /// 10 s per test, the real `parking_lot`, overlapping stages.
+    pub fn new(seed: u64) -> GradeOptions {
+        GradeOptions {
+            exercises: Vec::new(),
+            jobs: default_jobs(),
+            seed,
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            backend: LockBackend::Real,
+            overlap: true,
+        }
+    }
+}
+
+/// The default per-test wall-clock limit, in seconds. The suites' own
+/// watchdogs (`harness::check`) usually fire first and say more.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// One test process per CPU.
+pub fn default_jobs() -> usize {
+    thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// A fresh seed for a grading run.
+pub fn fresh_seed() -> u64 {
+    // Keep seeds short enough to type.
+    harness::rand::random::<u64>() % 1_000_000_000
+}
+
+struct Compiled {
+    index: usize,
+    prepared: PreparedSubmission,
+    built: BuildOutput,
+    slot: Slot,
+    prepare_secs: f64,
+    started: Instant,
+}
+
+/// Grades `submissions` in order. `on_done` sees each result as soon as it
+/// is ready (for progress bars and streaming tables); the results are also
+/// returned, in the same order.
+pub fn grade_all(
+    course: &Course,
+    submissions: &[Submission],
+    options: &GradeOptions,
+    mut on_done: impl FnMut(&SubmissionResult),
+) -> Result<Vec<SubmissionResult>, Error> {
+    let exercises = course.select(&options.exercises)?;
+    let grading_dir = course.grading_dir();
+    let slot_count = if options.overlap && submissions.len() > 1 {
+        2
+    } else {
+        1
+    };
+    let (free_tx, free_rx) = mpsc::channel::<Slot>();
+    for _ in 0..slot_count {
+        free_tx
+            .send(Slot::acquire(&grading_dir)?)
+            .expect("slot channel open");
+    }
+    let pass_dir = tempfile::Builder::new()
+        .prefix("interleave-pass-")
+        .tempdir()
+        .map_err(|e| Error::new(format!("cannot create a temporary folder: {e}")))?;
+    let settings = RunSettings {
+        jobs: options.jobs.max(1),
+        timeout: options.timeout,
+        seed: options.seed,
+    };
+    let mut results = Vec::with_capacity(submissions.len());
+    thread::scope(|scope| -> Result<(), Error> {
+        let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, Error>>(0);
+        let exercises = &exercises;
+        let grading_dir = &grading_dir;
+        scope.spawn(move || {
+            for (index, submission) in submissions.iter().enumerate() {
+                let Ok(slot) = free_rx.recv() else { return };
+                let started = Instant::now();
+                let compiled =
+                    prepare::prepare(course, exercises, submission, &slot, options.backend)
+                        .and_then(|prepared| {
+                            let prepare_secs = started.elapsed().as_secs_f64();
+                            let built = build::build(&prepared, grading_dir)?;
+                            Ok(Compiled {
+                                index,
+                                prepared,
+                                built,
+                                slot,
+                                prepare_secs,
+                                started,
+                            })
+                        });
+                let failed = compiled.is_err();
+                if compiled_tx.send(compiled).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for _ in submissions {
+            let compiled = compiled_rx
+                .recv()
+                .map_err(|_| Error::new("the build stage stopped unexpectedly"))??;
+            let submission = &submissions[compiled.index];
+            let run_started = Instant::now();
+            let exercise_results = run_submission(
+                &compiled.prepared,
+                &compiled.built,
+                &settings,
+                pass_dir.path(),
+            );
+            let run_secs = run_started.elapsed().as_secs_f64();
+            let _ = free_tx.send(compiled.slot);
+            let result = SubmissionResult {
+                student: submission.student.clone(),
+                source: submission.source.display().to_string(),
+                seed: options.seed,
+                score: exercise_results.iter().map(|e| e.score).sum(),
+                max_score: exercise_results.iter().map(|e| e.max_score).sum(),
+                elapsed_secs: compiled.started.elapsed().as_secs_f64(),
+                timings: Timings {
+                    prepare_secs: compiled.prepare_secs,
+                    build_secs: compiled.built.secs,
+                    run_secs,
+                },
+                exercises: exercise_results,
+            };
+            on_done(&result);
+            results.push(result);
+        }
+        Ok(())
+    })?;
+    Ok(results)
+}
+
+/// Runs the tests of one compiled submission and scores every exercise.
+pub fn run_submission(
+    prepared: &PreparedSubmission,
+    built: &BuildOutput,
+    settings: &RunSettings,
+    pass_dir: &std::path::Path,
+) -> Vec<crate::model::ExerciseResult> {
+    // First decide, per exercise, whether it has tests to run.
+    enum Plan<'a> {
+        Done(crate::model::ExerciseResult),
+        Run(&'a Exercise, Vec<TestJob>, Vec<TestRun>),
+    }
+    let mut plans = Vec::new();
+    for entry in &prepared.exercises {
+        let exercise = &entry.exercise;
+        let plan = match &entry.state {
+            Prepared::NotSubmitted => Plan::Done(score::not_run(
+                exercise,
+                ExerciseStatus::NotSubmitted,
+                "not submitted",
+            )),
+            Prepared::Rejected(reason) => Plan::Done(score::not_run(
+                exercise,
+                ExerciseStatus::Rejected {
+                    reason: reason.clone(),
+                },
+                "the submitted files were refused",
+            )),
+            Prepared::Ready { .. } => match built.exercises.get(&exercise.number) {
+                None => Plan::Done(score::not_run(
+                    exercise,
+                    ExerciseStatus::CompileError {
+                        message: "the build produced nothing for this exercise".to_string(),
+                    },
+                    "did not compile",
+                )),
+                Some(Built::Failed(message)) => Plan::Done(score::not_run(
+                    exercise,
+                    ExerciseStatus::CompileError {
+                        message: message.clone(),
+                    },
+                    "did not compile",
+                )),
+                Some(Built::Ok(binaries)) => {
+                    let (jobs, not_run) = plan_jobs(exercise, binaries, settings.timeout);
+                    Plan::Run(exercise, jobs, not_run)
+                }
+            },
+        };
+        plans.push(plan);
+    }
+    // Then run every test of the submission in one pool.
+    let all_jobs: Vec<TestJob> = plans
+        .iter()
+        .flat_map(|p| match p {
+            Plan::Run(_, jobs, _) => jobs.clone(),
+            Plan::Done(_) => Vec::new(),
+        })
+        .collect();
+    let mut runs: BTreeMap<String, Vec<TestRun>> = BTreeMap::new();
+    for run in run::run_tests(all_jobs, settings, pass_dir) {
+        runs.entry(run.job.exercise.clone()).or_default().push(run);
+    }
+    plans
+        .into_iter()
+        .map(|plan| match plan {
+            Plan::Done(result) => result,
+            Plan::Run(exercise, _, mut extra) => {
+                let mut done = runs.remove(&exercise.number).unwrap_or_default();
+                done.append(&mut extra);
+                // Hidden tests first, then visible ones.
+                done.sort_by_key(|r| r.job.visibility == Visibility::Visible);
+                score::graded(exercise, done, Vec::new())
+            }
+        })
+        .collect()
+}
+
+/// The test processes to start for one built exercise, and the results of
+/// tests that cannot run (a visible test target that did not compile).
+fn plan_jobs(
+    exercise: &Exercise,
+    binaries: &build::Binaries,
+    timeout: Duration,
+) -> (Vec<TestJob>, Vec<TestRun>) {
+    let env: Vec<(String, std::ffi::OsString)> = binaries
+        .bins
+        .iter()
+        .map(|(name, path)| {
+            (
+                format!("CARGO_BIN_EXE_{name}"),
+                path.clone().into_os_string(),
+            )
+        })
+        .collect();
+    let mut jobs = Vec::new();
+    let mut not_run = Vec::new();
+    let job = |binary: &PathBuf, name: String, visibility| TestJob {
+        exercise: exercise.number.clone(),
+        binary: binary.clone(),
+        name,
+        visibility,
+        dir: binaries.crate_dir.clone(),
+        env: env.clone(),
+    };
+    let mut targets = vec![(binaries.hidden.clone(), Visibility::Hidden)];
+    targets.extend(
+        binaries
+            .visible
+            .values()
+            .map(|b| (b.clone(), Visibility::Visible)),
+    );
+    for (binary, visibility) in targets {
+        match run::list_tests(&binary, &binaries.crate_dir, timeout) {
+            Ok(names) => {
+                for name in names {
+                    jobs.push(job(&binary, name, visibility));
+                }
+            }
+            Err(message) => not_run.push(TestRun {
+                job: job(&binary, "(listing the tests)".to_string(), visibility),
+                outcome: Outcome::NotRun { reason: message },
+                output: String::new(),
+                duration: Duration::ZERO,
+            }),
+        }
+    }
+    for (target, message) in &binaries.visible_failed {
+        not_run.push(TestRun {
+            job: job(
+                &PathBuf::new(),
+                format!("{target} (visible tests)"),
+                Visibility::Visible,
+            ),
+            outcome: Outcome::NotRun {
+                reason: "these visible tests did not compile".to_string(),
+            },
+            output: message.clone(),
+            duration: Duration::ZERO,
+        });
+    }
+    (jobs, not_run)
+}

@@ -1,0 +1,379 @@
+//! `grader`: Interleave's command-line interface.
+//!
+//! Exit status: 0 when the command completed (whatever the scores), 1 when
+//! `verify` found a violation, 2 when the grader itself could not work.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use grader::Error;
+use grader::course::Course;
+use grader::grade::{self, GradeOptions};
+use grader::model::{GradingRun, SubmissionResult};
+use grader::prepare::{self, LockBackend};
+use grader::report::{self, GradescopeVisibility};
+use grader::{bench, export, verify};
+
+#[derive(Parser)]
+#[command(
+    name = "grader",
+    version,
+    about = "Grade Interleave submissions against the hidden suites.",
+    long_about = "Grade Interleave submissions against the hidden suites.\n\n\
+                  Exit status: 0 when the command completed (whatever the scores), 1 when \
+                  `verify` found a violation, 2 when the grader itself could not work."
+)]
+struct Cli {
+    /// The course workspace (default: the nearest folder at or above the current one
+    /// that holds grader/suites, else the workspace this binary was built from).
+    #[arg(long, global = true, value_name = "DIR")]
+    course: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Grade one submission, one exercise folder, or a class (a folder of submissions).
+    Grade(GradeArgs),
+    /// Join the `--out` folders of several `grade --shard` runs into one gradebook.
+    Merge {
+        /// The `--out` folders of the shards.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the joined gradebook and reports.
+        #[arg(long, short = 'o', value_name = "DIR")]
+        out: PathBuf,
+        /// Gradescope visibility of the hidden suites' tests in results.json.
+        #[arg(long, value_enum, default_value_t)]
+        hidden_visibility: GradescopeVisibility,
+    },
+    /// The course author's check: solutions full marks, stubs zero, every mutant caught.
+    Verify(VerifyArgs),
+    /// Write the student-facing repository (exercises and README, no solutions or hidden suites).
+    Export {
+        /// A new or empty folder.
+        dir: PathBuf,
+    },
+    /// Write a Gradescope autograder bundle (setup.sh, run_autograder, the grader and suites).
+    Gradescope {
+        /// A new or empty folder.
+        dir: PathBuf,
+    },
+    /// Measure grading speed and print medians.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Only this exercise (a number like 05); repeat for several.
+    #[arg(long = "exercise", short = 'e', value_name = "NN")]
+    exercises: Vec<String>,
+    /// Test processes to run at once (default: one per CPU).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Seed for every randomized test (default: a fresh one, printed in the reports).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Wall-clock limit per test, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = grade::DEFAULT_TIMEOUT_SECS as f64)]
+    timeout: f64,
+    /// Which parking_lot student code links: the real one, or the course's chaos stand-in.
+    #[arg(long, value_enum, default_value_t)]
+    parking_lot: LockBackend,
+    /// Do not compile the next submission while the current one's tests run.
+    #[arg(long)]
+    no_overlap: bool,
+}
+
+impl CommonArgs {
+    fn options(&self) -> Result<GradeOptions, Error> {
+        if !(self.timeout > 0.0 && self.timeout.is_finite()) {
+            return Err(Error::new("--timeout must be a positive number of seconds"));
+        }
+        let mut options = GradeOptions::new(self.seed.unwrap_or_else(grade::fresh_seed));
+        options.exercises = self.exercises.clone();
+        if let Some(jobs) = self.jobs {
+            options.jobs = jobs.max(1);
+        }
+        options.timeout = Duration::from_secs_f64(self.timeout);
+        options.backend = self.parking_lot;
+        options.overlap = !self.no_overlap;
+        Ok(options)
+    }
+}
+
+#[derive(Args)]
+struct GradeArgs {
+    /// Submission, exercise or class folders (default: this workspace's exercises/).
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Write gradebook.csv, run.json and per student results.json, junit.xml, feedback.md here.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Grade only the K-th of N slices of the class (1-based), e.g. 2/8.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Gradescope visibility of the hidden suites' tests in results.json.
+    #[arg(long, value_enum, default_value_t)]
+    hidden_visibility: GradescopeVisibility,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A table per submission (and a class summary).
+    Table,
+    /// The full result model as JSON.
+    Json,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected K/N, like 2/8, got {text:?}"))?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("K in {text:?} is not a number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("N in {text:?} is not a number"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("need 1 <= K <= N, got {k}/{n}"));
+    }
+    Ok((k, n))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("grader: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let course = Course::locate(cli.course.as_deref())?;
+    match cli.command {
+        Command::Grade(args) => grade_command(&course, args),
+        Command::Merge {
+            dirs,
+            out,
+            hidden_visibility,
+        } => merge_command(&dirs, &out, hidden_visibility),
+        Command::Verify(args) => verify_command(&course, args),
+        Command::Export { dir } => {
+            export::export(&course, &dir)?;
+            println!(
+                "wrote the student repository to {} (try: cd {} && cargo test -p exercise-01)",
+                dir.display(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gradescope { dir } => {
+            export::gradescope(&course, &dir)?;
+            println!(
+                "wrote the Gradescope autograder bundle to {}; upload a zip of its contents \
+                 (cd {} && zip -r ../autograder.zip .)",
+                dir.display(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            bench::bench(&course, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
+    let options = args.common.options()?;
+    let mut submissions = prepare::discover(&args.paths, course)?;
+    if submissions.is_empty() {
+        return Err(Error::new("no submissions found"));
+    }
+    if let Some((k, n)) = args.shard {
+        submissions.sort_by(|a, b| a.student.cmp(&b.student));
+        submissions = submissions
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, s)| s)
+            .collect();
+    }
+    let table = args.format == Format::Table;
+    let class = submissions.len() > 1;
+    let bar = if class {
+        let bar = ProgressBar::new(submissions.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} submissions, {elapsed} elapsed, ~{eta} left {msg}",
+            )
+            .expect("a valid progress template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    if table {
+        eprintln!(
+            "grading {} submission{} with seed {} (replay with --seed {})",
+            submissions.len(),
+            if class { "s" } else { "" },
+            options.seed,
+            options.seed
+        );
+    }
+    let started = Instant::now();
+    let results = grade::grade_all(
+        course,
+        &submissions,
+        &options,
+        |result: &SubmissionResult| {
+            bar.inc(1);
+            bar.set_message(result.student.clone());
+            if table {
+                bar.suspend(|| {
+                    println!("{}", report::submission_table(result));
+                    let _ = std::io::stdout().flush();
+                });
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    let run = GradingRun {
+        seed: options.seed,
+        timeout_secs: options.timeout.as_secs_f64(),
+        shard: args.shard.map(|(k, n)| format!("{k}/{n}")),
+        submissions: results,
+    };
+    match args.format {
+        Format::Table => {
+            if class {
+                println!("{}", report::class_table(&run));
+            }
+            eprintln!(
+                "graded {} submission{} in {:.1} s",
+                run.submissions.len(),
+                if class { "s" } else { "" },
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Format::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&run).map_err(|e| Error::new(format!("json: {e}")))?
+            );
+        }
+    }
+    if let Some(out) = &args.out {
+        report::write_all(&run, out, args.hidden_visibility)?;
+        if table {
+            eprintln!("reports written to {}", out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge_command(
+    dirs: &[PathBuf],
+    out: &std::path::Path,
+    visibility: GradescopeVisibility,
+) -> Result<ExitCode, Error> {
+    let mut merged: Option<GradingRun> = None;
+    for dir in dirs {
+        let path = dir.join("run.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let run: GradingRun = serde_json::from_str(&text)
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        match &mut merged {
+            None => merged = Some(run),
+            Some(all) => {
+                for submission in run.submissions {
+                    if all
+                        .submissions
+                        .iter()
+                        .any(|s| s.student == submission.student)
+                    {
+                        return Err(Error::new(format!(
+                            "student {} appears in more than one shard ({})",
+                            submission.student,
+                            path.display()
+                        )));
+                    }
+                    all.submissions.push(submission);
+                }
+            }
+        }
+    }
+    let mut run = merged.ok_or_else(|| Error::new("nothing to merge"))?;
+    run.submissions.sort_by(|a, b| a.student.cmp(&b.student));
+    run.shard = None;
+    report::write_all(&run, out, visibility)?;
+    println!("{}", report::class_table(&run));
+    eprintln!(
+        "merged {} submissions from {} folders into {}",
+        run.submissions.len(),
+        dirs.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> {
+    let options = args.common.options()?;
+    eprintln!(
+        "verifying {} exercises with seed {} (solutions, stubs and mutants)",
+        course.select(&options.exercises)?.len(),
+        options.seed
+    );
+    let started = Instant::now();
+    let checks = verify::verify(course, &options, |result| {
+        eprintln!(
+            "  graded {:<12} {:>4}/{:<4} in {:.1} s (build {:.1} s, run {:.1} s)",
+            result.student,
+            result.score,
+            result.max_score,
+            result.elapsed_secs,
+            result.timings.build_secs,
+            result.timings.run_secs
+        );
+    })?;
+    for check in &checks {
+        println!("{}", check.render());
+    }
+    let failed = checks.iter().filter(|c| !c.ok()).count();
+    println!(
+        "verify: {} of {} exercises hold (seed {}, {:.0} s)",
+        checks.len() - failed,
+        checks.len(),
+        options.seed,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

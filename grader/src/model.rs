@@ -1,0 +1,301 @@
+//! The result model: what grading found, before it is rendered.
+//!
+//! Every report (the table, `gradebook.csv`, Gradescope's `results.json`,
+//! `junit.xml`, `feedback.md`, `--format json`) is a view of these types, and
+//! `merge` reads them back from the `run.json` that `grade --out` writes.
+
+use serde::{Deserialize, Serialize};
+
+/// One invocation of `grade` (or a merge of several shards).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GradingRun {
+    /// The seed every randomized hidden test used (`INTERLEAVE_SEED`).
+    pub seed: u64,
+    /// The per-test wall-clock limit, in seconds.
+    pub timeout_secs: f64,
+    /// Which slice of the class this run graded, as `K/N`, if sharded.
+    pub shard: Option<String>,
+    /// One entry per graded submission, in student order.
+    pub submissions: Vec<SubmissionResult>,
+}
+
+/// Everything about one student's submission.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmissionResult {
+    /// The student id: the submission folder's name.
+    pub student: String,
+    /// Where the submission was read from.
+    pub source: String,
+    /// The seed its randomized tests used.
+    pub seed: u64,
+    /// Points earned over all graded exercises.
+    pub score: u32,
+    /// Points available over all graded exercises.
+    pub max_score: u32,
+    /// Wall-clock time spent on this submission, in seconds.
+    pub elapsed_secs: f64,
+    /// How that time split between the stages.
+    pub timings: Timings,
+    /// One entry per graded exercise, in course order.
+    pub exercises: Vec<ExerciseResult>,
+}
+
+/// Wall-clock seconds per stage of one submission.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Timings {
+    /// Copying sources into the scratch crates.
+    pub prepare_secs: f64,
+    /// `cargo build` of the scratch workspace (compiling and linking).
+    pub build_secs: f64,
+    /// Running the test processes.
+    pub run_secs: f64,
+}
+
+/// One exercise of one submission.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExerciseResult {
+    /// The exercise folder's name, e.g. `05-event`.
+    pub exercise: String,
+    /// Its two-digit number, e.g. `05`.
+    pub number: String,
+    /// Whether it could be graded at all.
+    pub status: ExerciseStatus,
+    /// Points earned (hidden tests only).
+    pub score: u32,
+    /// Points available (hidden tests only).
+    pub max_score: u32,
+    /// Hidden tests first, then visible ones, each in the order the test
+    /// binary lists them.
+    pub tests: Vec<TestResult>,
+    /// Remarks for the student that are not about one test (for example,
+    /// which build of `parking_lot` was used).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Whether an exercise reached the test stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExerciseStatus {
+    /// It compiled and its tests ran.
+    Graded,
+    /// The submission has no source for it.
+    NotSubmitted,
+    /// The grader refused the files (a symbolic link, an oversized file, a
+    /// file read from outside `src/`).
+    Rejected {
+        /// Why, in words a student understands.
+        reason: String,
+    },
+    /// It did not compile against the tests.
+    CompileError {
+        /// The compiler's errors, trimmed.
+        message: String,
+    },
+}
+
+/// Which suite a test belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// The grader's hidden suite: these tests carry the points.
+    Hidden,
+    /// The tests a student has in `exercises/NN-topic/tests/` (0 points).
+    Visible,
+}
+
+/// One test of one exercise.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TestResult {
+    /// The test function's name, e.g. `set_wakes_every_waiter`.
+    pub name: String,
+    /// Hidden (scored) or visible (reported only).
+    pub visibility: Visibility,
+    /// Points earned.
+    pub score: u32,
+    /// Points available.
+    pub max_score: u32,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The course author's hint for a student who failed it.
+    pub hint: Option<String>,
+    /// The relevant part of the test's output (the panic message, the
+    /// watchdog's message), trimmed.
+    pub output: String,
+    /// Wall-clock seconds the test process ran.
+    pub duration_secs: f64,
+}
+
+impl TestResult {
+    /// Whether the test passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+}
+
+/// Which watchdog ended a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Watchdog {
+    /// The test's own watchdog (`harness::check`) fired and reported.
+    Harness,
+    /// The grader's per-test wall-clock limit (`--timeout`) killed it.
+    Grader,
+}
+
+/// The verdict on one test process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// It ran to the end and every assertion held.
+    Passed,
+    /// An assertion failed or the code panicked.
+    Failed {
+        /// The panic message, or how the process ended.
+        message: String,
+    },
+    /// It did not finish in time.
+    TimedOut {
+        /// Which watchdog ended it.
+        watchdog: Watchdog,
+    },
+    /// The process was killed by a signal (abort, stack overflow, ...).
+    Crashed {
+        /// The signal number.
+        signal: i32,
+    },
+    /// The process exited successfully before the test body finished, e.g.
+    /// because the code under test called `std::process::exit(0)`.
+    ExitedEarly,
+    /// The process printed far more than any test should and was stopped.
+    OutputFlood {
+        /// How many bytes it had printed when it was stopped.
+        bytes: u64,
+    },
+    /// The test was not run.
+    NotRun {
+        /// Why not.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// A short verdict for tables, e.g. `timed out (possible deadlock or lost wakeup)`.
+    pub fn verdict(&self) -> String {
+        match self {
+            Outcome::Passed => "passed".to_string(),
+            Outcome::Failed { .. } => "failed".to_string(),
+            Outcome::TimedOut { .. } => "timed out (possible deadlock or lost wakeup)".to_string(),
+            Outcome::Crashed { signal } => format!("crashed ({})", signal_name(*signal)),
+            Outcome::ExitedEarly => "exited before the test finished".to_string(),
+            Outcome::OutputFlood { bytes } => {
+                format!("output flood ({} MiB printed)", bytes / (1024 * 1024))
+            }
+            Outcome::NotRun { reason } => format!("not run: {reason}"),
+        }
+    }
+
+    /// A sentence that explains the verdict to a student.
+    pub fn explanation(&self) -> String {
+        match self {
+            Outcome::Passed => "The test passed.".to_string(),
+            Outcome::Failed { message } => format!("The test failed: {message}"),
+            Outcome::TimedOut {
+                watchdog: Watchdog::Harness,
+            } => "The test's watchdog fired: the code was still running long after a correct \
+                  solution finishes. The likely cause is a deadlock (a lock never released, two \
+                  locks taken in opposite orders) or a lost wakeup (a waiter that is never \
+                  notified)."
+                .to_string(),
+            Outcome::TimedOut {
+                watchdog: Watchdog::Grader,
+            } => "The grader stopped the test after its time limit: the code was still running \
+                  long after a correct solution finishes. The likely cause is a deadlock (a lock \
+                  never released, two locks taken in opposite orders), a lost wakeup (a waiter \
+                  that is never notified) or an endless loop."
+                .to_string(),
+            Outcome::Crashed { signal } => format!(
+                "The test process was killed by {}. Common causes: unbounded recursion (stack \
+                 overflow), a panic while already panicking, or running out of memory.",
+                signal_name(*signal)
+            ),
+            Outcome::ExitedEarly => "The test process exited before the test finished. Does \
+                 your code call std::process::exit? Library code must return, or panic, \
+                 instead."
+                .to_string(),
+            Outcome::OutputFlood { bytes } => format!(
+                "The test printed {bytes} bytes and was stopped. Remove the printing from \
+                 loops in your code."
+            ),
+            Outcome::NotRun { reason } => format!("The test was not run: {reason}."),
+        }
+    }
+}
+
+/// A signal number with its usual name.
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        _ => return format!("signal {signal}"),
+    };
+    format!("signal {signal}, {name}")
+}
+
+impl ExerciseResult {
+    /// The hidden tests.
+    pub fn hidden(&self) -> impl Iterator<Item = &TestResult> {
+        self.tests
+            .iter()
+            .filter(|t| t.visibility == Visibility::Hidden)
+    }
+
+    /// The visible tests.
+    pub fn visible(&self) -> impl Iterator<Item = &TestResult> {
+        self.tests
+            .iter()
+            .filter(|t| t.visibility == Visibility::Visible)
+    }
+
+    /// A one-line verdict for the exercise, e.g. `2 failed, 1 timed out
+    /// (possible deadlock or lost wakeup)`, or `ok` when every test passed.
+    pub fn verdict(&self) -> String {
+        match &self.status {
+            ExerciseStatus::NotSubmitted => return "not submitted".to_string(),
+            ExerciseStatus::Rejected { reason } => return format!("rejected: {reason}"),
+            ExerciseStatus::CompileError { message } => {
+                let first = message
+                    .lines()
+                    .find(|l| l.starts_with("error"))
+                    .unwrap_or("see the compiler's message");
+                return format!("does not compile: {first}");
+            }
+            ExerciseStatus::Graded => {}
+        }
+        // Count verdicts over hidden tests, keeping the first-seen order.
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for test in self.hidden().filter(|t| !t.passed()) {
+            let verdict = test.outcome.verdict();
+            match counts.iter_mut().find(|(v, _)| *v == verdict) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((verdict, 1)),
+            }
+        }
+        if counts.is_empty() {
+            if self.hidden().next().is_none() {
+                return "no hidden tests".to_string();
+            }
+            return "ok".to_string();
+        }
+        counts
+            .iter()
+            .map(|(verdict, n)| format!("{n} {verdict}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

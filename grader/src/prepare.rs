@@ -1,0 +1,693 @@
+//! Stage 1: find the submissions and turn each into a scratch workspace.
+//!
+//! A submission's exercise becomes a crate named `exercise-NN` made of the
+//! submission's `src/**/*.rs` only (never its `Cargo.toml`, `build.rs` or
+//! `tests/`), the course's visible tests, the hidden suite as
+//! `tests/hidden.rs`, and a manifest the grader writes. The crates of one
+//! submission form one workspace in a *slot*, a folder under
+//! `target/grading/scratch` that later submissions reuse, so the shared target
+//! directory keeps one set of artifacts per slot rather than one per student.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Component, Path, PathBuf};
+
+use crate::Error;
+use crate::course::{Course, Exercise, exercise_number, render_inline};
+
+/// Largest source file taken from a submission.
+pub const MAX_FILE_BYTES: u64 = 512 * 1024;
+/// Largest total size of one exercise's sources.
+pub const MAX_TOTAL_BYTES: u64 = 2 * 1024 * 1024;
+/// Most `.rs` files taken for one exercise.
+pub const MAX_FILES: usize = 200;
+/// Name of the hidden suite's test target in a scratch crate.
+pub const HIDDEN_TARGET: &str = "hidden";
+
+/// Which `parking_lot` the scratch crates are built against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LockBackend {
+    /// The real `parking_lot`, as the course declares it.
+    #[default]
+    Real,
+    /// The course's schedule-perturbing stand-in in `grader/chaos`, renamed
+    /// to `parking_lot` so student code is unchanged.
+    Chaos,
+}
+
+/// The manifest line that provides `parking_lot` to a scratch crate. This is
+/// the one place that decides which implementation student code links.
+pub fn parking_lot_dependency(
+    backend: LockBackend,
+    course: &Course,
+    declared: &toml::Value,
+) -> String {
+    match backend {
+        LockBackend::Real => format!("parking_lot = {}", render_inline(declared)),
+        LockBackend::Chaos => format!(
+            "parking_lot = {{ package = \"chaos\", path = {} }}",
+            render_inline(&toml::Value::String(
+                course
+                    .root
+                    .join("grader/chaos")
+                    .to_string_lossy()
+                    .into_owned()
+            ))
+        ),
+    }
+}
+
+/// One student's work: where each exercise's `src/` is.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The student id (the submission folder's name).
+    pub student: String,
+    /// Where it was read from, for reports.
+    pub source: PathBuf,
+    /// The `src/` folder of each submitted exercise, by exercise number.
+    pub exercises: BTreeMap<String, PathBuf>,
+}
+
+/// Finds the submissions named on the command line.
+///
+/// Each path is one of: an exercise folder (it holds `src/`); a submission
+/// (it holds `exercises/NN-*/` or `NN-*/` folders); or a class (a folder
+/// whose subfolders are submissions, each named by its student id). No path
+/// means this course's own `exercises/`.
+pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, Error> {
+    let mut submissions = Vec::new();
+    if paths.is_empty() {
+        let student = course
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "workspace".to_string());
+        submissions.push(Submission {
+            student,
+            source: course.root.clone(),
+            exercises: exercise_sources(&course.root),
+        });
+    }
+    for path in paths {
+        let meta = fs::metadata(path)
+            .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+        if !meta.is_dir() {
+            return Err(Error::new(format!(
+                "{} is not a folder (give a submission folder, an exercise folder or a class folder)",
+                path.display()
+            )));
+        }
+        let path = path
+            .canonicalize()
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        let name = folder_name(&path);
+        if path.join("src").is_dir() {
+            submissions.push(single_exercise(&path, name)?);
+            continue;
+        }
+        let own = exercise_sources(&path);
+        if !own.is_empty() {
+            submissions.push(Submission {
+                student: name,
+                source: path,
+                exercises: own,
+            });
+            continue;
+        }
+        // A class: subfolders are submissions, if any of them looks like one.
+        let mut members = Vec::new();
+        let mut entries: Vec<_> = fs::read_dir(&path)
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                !name.starts_with('.') && name != "target"
+            })
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        let looks_like_class = entries
+            .iter()
+            .any(|dir| dir.join("src").is_dir() || !exercise_sources(dir).is_empty());
+        if !looks_like_class {
+            // An empty submission.
+            submissions.push(Submission {
+                student: name,
+                source: path,
+                exercises: BTreeMap::new(),
+            });
+            continue;
+        }
+        for dir in entries {
+            let student = folder_name(&dir);
+            if dir.join("src").is_dir() {
+                members.push(single_exercise(&dir, student)?);
+            } else {
+                members.push(Submission {
+                    student,
+                    exercises: exercise_sources(&dir),
+                    source: dir,
+                });
+            }
+        }
+        submissions.extend(members);
+    }
+    // Student ids name output folders: keep them unique.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for submission in &mut submissions {
+        let count = seen.entry(submission.student.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            submission.student = format!("{}-{}", submission.student, count);
+        }
+    }
+    let _ = course;
+    Ok(submissions)
+}
+
+fn folder_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "submission".to_string())
+}
+
+/// An exercise folder on its own: its number comes from the folder's name
+/// (`05-event`) or, failing that, the package name in its `Cargo.toml`.
+fn single_exercise(path: &Path, name: String) -> Result<Submission, Error> {
+    let mut number = exercise_number(&name).map(str::to_string);
+    if number.is_none()
+        && let Ok(text) = fs::read_to_string(path.join("Cargo.toml"))
+        && let Ok(manifest) = text.parse::<toml::Table>()
+        && let Some(package) = manifest
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+    {
+        number = package
+            .strip_prefix("exercise-")
+            .and_then(exercise_number)
+            .map(str::to_string);
+    }
+    let number = number.ok_or_else(|| {
+        Error::new(format!(
+            "{}: cannot tell which exercise this is (name the folder NN-topic, e.g. 05-event)",
+            path.display()
+        ))
+    })?;
+    Ok(Submission {
+        student: name,
+        source: path.to_path_buf(),
+        exercises: BTreeMap::from([(number, path.join("src"))]),
+    })
+}
+
+/// The exercise folders of a submission: `exercises/NN-*/` if it has them,
+/// else `NN-*/` directly inside it.
+pub fn exercise_sources(dir: &Path) -> BTreeMap<String, PathBuf> {
+    let mut found = BTreeMap::new();
+    for base in [dir.join("exercises"), dir.to_path_buf()] {
+        if let Ok(entries) = fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(number) = exercise_number(&name)
+                    && entry.path().is_dir()
+                {
+                    found
+                        .entry(number.to_string())
+                        .or_insert_with(|| entry.path().join("src"));
+                }
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    found
+}
+
+/// A scratch workspace folder held by this process until dropped.
+#[derive(Debug)]
+pub struct Slot {
+    /// The folder holding the scratch workspace.
+    pub dir: PathBuf,
+    _lock: File,
+}
+
+impl Slot {
+    /// Takes the first free slot under `grading_dir/scratch`, creating one if
+    /// all are busy (other grader processes hold theirs with a file lock).
+    pub fn acquire(grading_dir: &Path) -> Result<Slot, Error> {
+        let scratch = grading_dir.join("scratch");
+        for index in 0.. {
+            let dir = scratch.join(format!("slot-{index}"));
+            fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let lock_path = dir.join(".lock");
+            let lock = File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| Error::io(&lock_path, e))?;
+            if lock.try_lock().is_ok() {
+                return Ok(Slot { dir, _lock: lock });
+            }
+        }
+        unreachable!("slot indices are unbounded")
+    }
+}
+
+/// What preparing did with one exercise.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// Its scratch crate is written and ready to build.
+    Ready {
+        /// The scratch crate's folder.
+        crate_dir: PathBuf,
+    },
+    /// The submission has no `src/` for it.
+    NotSubmitted,
+    /// The files were refused.
+    Rejected(String),
+}
+
+/// One exercise of a prepared submission.
+#[derive(Debug, Clone)]
+pub struct PreparedExercise {
+    /// The course's exercise.
+    pub exercise: Exercise,
+    /// Its state.
+    pub state: Prepared,
+}
+
+/// A submission written out as a scratch workspace.
+#[derive(Debug, Clone)]
+pub struct PreparedSubmission {
+    /// The scratch workspace root (the slot's folder).
+    pub workspace: PathBuf,
+    /// One entry per selected exercise, in course order.
+    pub exercises: Vec<PreparedExercise>,
+}
+
+impl PreparedSubmission {
+    /// Whether any exercise has a crate to build.
+    pub fn any_ready(&self) -> bool {
+        self.exercises
+            .iter()
+            .any(|e| matches!(e.state, Prepared::Ready { .. }))
+    }
+}
+
+/// Writes `submission`'s selected exercises into `slot` as scratch crates.
+pub fn prepare(
+    course: &Course,
+    exercises: &[&Exercise],
+    submission: &Submission,
+    slot: &Slot,
+    backend: LockBackend,
+) -> Result<PreparedSubmission, Error> {
+    let mut prepared = Vec::new();
+    for exercise in exercises {
+        let state = match submission.exercises.get(&exercise.number) {
+            None => Prepared::NotSubmitted,
+            Some(src) => match collect_sources(src) {
+                Ok(None) => Prepared::NotSubmitted,
+                Err(reason) => Prepared::Rejected(reason),
+                Ok(Some(files)) => {
+                    let crate_dir = slot.dir.join(exercise.package());
+                    write_crate(course, exercise, &crate_dir, files, backend)?;
+                    Prepared::Ready { crate_dir }
+                }
+            },
+        };
+        prepared.push(PreparedExercise {
+            exercise: (*exercise).clone(),
+            state,
+        });
+    }
+    let members: Vec<String> = prepared
+        .iter()
+        .filter(|p| matches!(p.state, Prepared::Ready { .. }))
+        .map(|p| format!("{:?}", p.exercise.package()))
+        .collect();
+    let manifest = format!(
+        "# Written by the Interleave grader for each submission; do not edit.\n\
+         [workspace]\n\
+         resolver = \"3\"\n\
+         members = [{}]\n\
+         \n\
+         # No debug info: test binaries link faster, and panic messages keep\n\
+         # their file and line without it.\n\
+         [profile.dev]\n\
+         debug = false\n",
+        members.join(", ")
+    );
+    write_if_changed(&slot.dir.join("Cargo.toml"), manifest.as_bytes())?;
+    // Start from the course's lock file so the scratch build uses the same
+    // dependency versions (and needs no network once they are downloaded).
+    let course_lock = course.root.join("Cargo.lock");
+    if let Ok(lock) = fs::read(&course_lock) {
+        let seen = slot.dir.join(".course-lock");
+        if fs::read(&seen).ok().as_deref() != Some(&lock[..]) {
+            write_if_changed(&slot.dir.join("Cargo.lock"), &lock)?;
+            write_if_changed(&seen, &lock)?;
+        }
+    }
+    Ok(PreparedSubmission {
+        workspace: slot.dir.clone(),
+        exercises: prepared,
+    })
+}
+
+/// The `.rs` files under a submission's `src/`, by path relative to `src/`.
+/// `Ok(None)` when there is nothing to grade (no `src/lib.rs`); `Err` with a
+/// reason a student understands when the files are refused.
+pub fn collect_sources(src: &Path) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>, String> {
+    match fs::symlink_metadata(src) {
+        Err(_) => return Ok(None),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err("src is a symbolic link; submit plain files only".to_string());
+        }
+        Ok(meta) if !meta.is_dir() => return Ok(None),
+        Ok(_) => {}
+    }
+    let mut files = BTreeMap::new();
+    let mut total = 0u64;
+    walk(src, Path::new(""), 0, &mut files, &mut total)?;
+    if !files.contains_key(Path::new("lib.rs")) {
+        return Ok(None);
+    }
+    for (rel, content) in &files {
+        let text = String::from_utf8_lossy(content);
+        if let Some(problem) = reads_outside_src(rel, &text) {
+            return Err(problem);
+        }
+    }
+    Ok(Some(files))
+}
+
+fn walk(
+    dir: &Path,
+    rel: &Path,
+    depth: usize,
+    files: &mut BTreeMap<PathBuf, Vec<u8>>,
+    total: &mut u64,
+) -> Result<(), String> {
+    if depth > 16 {
+        return Err(format!("src/{} is nested too deeply", rel.display()));
+    }
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| format!("cannot read src/{}: {e}", rel.display()))?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            return Err(format!(
+                "src/{} holds a file whose name is not UTF-8",
+                rel.display()
+            ));
+        };
+        let rel = rel.join(name);
+        let meta = fs::symlink_metadata(entry.path())
+            .map_err(|e| format!("cannot read src/{}: {e}", rel.display()))?;
+        if meta.file_type().is_symlink() {
+            return Err(format!(
+                "src/{} is a symbolic link; submit plain files only",
+                rel.display()
+            ));
+        }
+        if meta.is_dir() {
+            walk(&entry.path(), &rel, depth + 1, files, total)?;
+        } else if meta.is_file() && name.ends_with(".rs") {
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(format!(
+                    "src/{} is {} KiB; the limit is {} KiB per file",
+                    rel.display(),
+                    meta.len() / 1024,
+                    MAX_FILE_BYTES / 1024
+                ));
+            }
+            *total += meta.len();
+            if *total > MAX_TOTAL_BYTES {
+                return Err(format!(
+                    "the .rs files under src/ exceed {} KiB in total",
+                    MAX_TOTAL_BYTES / 1024
+                ));
+            }
+            if files.len() >= MAX_FILES {
+                return Err(format!("src/ holds more than {MAX_FILES} .rs files"));
+            }
+            let content = fs::read(entry.path())
+                .map_err(|e| format!("cannot read src/{}: {e}", rel.display()))?;
+            files.insert(rel, content);
+        }
+        // Anything else (other extensions, sockets, ...) is ignored.
+    }
+    Ok(())
+}
+
+/// Finds `include!`, `include_str!`, `include_bytes!` or `#[path = ...]`
+/// naming a file outside `src/` (an absolute path, or one that climbs out
+/// with `..`). Only `src/**/*.rs` is taken from a submission, so such a file
+/// would be one of the grader's own.
+pub fn reads_outside_src(rel: &Path, source: &str) -> Option<String> {
+    const MACROS: [&str; 4] = ["include!", "include_str!", "include_bytes!", "#[path"];
+    let depth = rel.components().count().saturating_sub(1);
+    for (line_no, line) in source.lines().enumerate() {
+        for needle in MACROS {
+            let mut from = 0;
+            while let Some(pos) = line[from..].find(needle) {
+                let start = from + pos + needle.len();
+                from = start;
+                // Gather the string literals up to the closing bracket.
+                let rest = &line[start..];
+                let end = rest.find([')', ']']).unwrap_or(rest.len());
+                let named: String = string_literals(&rest[..end]).concat();
+                if named.is_empty() {
+                    continue;
+                }
+                let path = Path::new(&named);
+                let mut level = depth as isize;
+                let mut escapes =
+                    path.is_absolute() || named.contains(':') || named.starts_with('\\');
+                for component in path.components() {
+                    match component {
+                        Component::ParentDir => level -= 1,
+                        Component::Normal(_) => level += 1,
+                        Component::RootDir | Component::Prefix(_) => escapes = true,
+                        Component::CurDir => {}
+                    }
+                    if level < 0 {
+                        escapes = true;
+                    }
+                }
+                if escapes {
+                    return Some(format!(
+                        "src/{}:{} uses {}(\"{}\"), a file outside src/; the grader takes only \
+                         src/**/*.rs, so keep all code there",
+                        rel.display(),
+                        line_no + 1,
+                        needle.trim_start_matches("#["),
+                        named
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn string_literals(text: &str) -> Vec<String> {
+    let mut literals = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut literal = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => {
+                    if let Some(next) = chars.next() {
+                        literal.push(next);
+                    }
+                }
+                _ => literal.push(c),
+            }
+        }
+        literals.push(literal);
+    }
+    literals
+}
+
+fn write_crate(
+    course: &Course,
+    exercise: &Exercise,
+    crate_dir: &Path,
+    sources: BTreeMap<PathBuf, Vec<u8>>,
+    backend: LockBackend,
+) -> Result<(), Error> {
+    let mut src = sources;
+    // Forbid unsafe code at the crate root. The manifest's `[lints]` forbids
+    // it too; the attribute goes on the first line so that line numbers in
+    // compiler messages still match the student's file.
+    if let Some(lib) = src.get_mut(Path::new("lib.rs")) {
+        let body = lib.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(lib).to_vec();
+        let mut with_forbid = b"#![forbid(unsafe_code)] ".to_vec();
+        with_forbid.extend_from_slice(&body);
+        *lib = with_forbid;
+    }
+    sync_tree(&crate_dir.join("src"), &src)?;
+
+    let mut tests = BTreeMap::new();
+    let course_tests = exercise.dir.join("tests");
+    if course_tests.is_dir() {
+        gather_files(&course_tests, Path::new(""), &mut tests)?;
+    }
+    let hidden_name = PathBuf::from(format!("{HIDDEN_TARGET}.rs"));
+    if tests.contains_key(&hidden_name) {
+        return Err(Error::new(format!(
+            "{}/tests/{HIDDEN_TARGET}.rs clashes with the name the grader gives the hidden suite",
+            exercise.dir.display()
+        )));
+    }
+    let suite = fs::read(&exercise.suite).map_err(|e| Error::io(&exercise.suite, e))?;
+    tests.insert(hidden_name, suite);
+    sync_tree(&crate_dir.join("tests"), &tests)?;
+
+    let manifest = scratch_manifest(course, exercise, backend);
+    write_if_changed(&crate_dir.join("Cargo.toml"), manifest.as_bytes())
+}
+
+/// The manifest of a scratch crate.
+pub fn scratch_manifest(course: &Course, exercise: &Exercise, backend: LockBackend) -> String {
+    let section = |deps: &BTreeMap<String, toml::Value>| {
+        deps.iter()
+            .map(|(name, spec)| {
+                if name == "parking_lot" {
+                    parking_lot_dependency(backend, course, spec)
+                } else {
+                    format!("{name} = {}", render_inline(spec))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "# Written by the Interleave grader; the submission's own manifest is never used.\n\
+         [package]\n\
+         name = \"{package}\"\n\
+         version = \"0.1.0\"\n\
+         edition = \"{edition}\"\n\
+         publish = false\n\
+         autoexamples = false\n\
+         autobenches = false\n\
+         \n\
+         [lib]\n\
+         path = \"src/lib.rs\"\n\
+         doctest = false\n\
+         \n\
+         [dependencies]\n\
+         {deps}\n\
+         \n\
+         [dev-dependencies]\n\
+         {dev}\n\
+         \n\
+         [lints.rust]\n\
+         unsafe_code = \"forbid\"\n",
+        package = exercise.package(),
+        edition = course.edition,
+        deps = section(&exercise.dependencies),
+        dev = section(&exercise.dev_dependencies),
+    )
+}
+
+fn gather_files(
+    dir: &Path,
+    rel: &Path,
+    into: &mut BTreeMap<PathBuf, Vec<u8>>,
+) -> Result<(), Error> {
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+        let rel = rel.join(entry.file_name());
+        let path = entry.path();
+        if path.is_dir() {
+            gather_files(&path, &rel, into)?;
+        } else {
+            into.insert(rel, fs::read(&path).map_err(|e| Error::io(&path, e))?);
+        }
+    }
+    Ok(())
+}
+
+/// Makes `dir` hold exactly `files`: writes the ones whose content differs
+/// (so unchanged files keep their modification time and Cargo does not
+/// rebuild them) and deletes the rest.
+pub fn sync_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<(), Error> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut existing = BTreeMap::new();
+    if dir.is_dir() {
+        gather_paths(dir, Path::new(""), &mut existing)?;
+    }
+    for (rel, is_dir) in existing.iter().rev() {
+        if *is_dir {
+            if !files.keys().any(|f| f.starts_with(rel)) {
+                let _ = fs::remove_dir_all(dir.join(rel));
+            }
+        } else if !files.contains_key(rel) {
+            let path = dir.join(rel);
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    for (rel, content) in files {
+        write_if_changed(&dir.join(rel), content)?;
+    }
+    Ok(())
+}
+
+fn gather_paths(dir: &Path, rel: &Path, into: &mut BTreeMap<PathBuf, bool>) -> Result<(), Error> {
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+        let rel = rel.join(entry.file_name());
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        into.insert(rel.clone(), is_dir);
+        if is_dir {
+            gather_paths(&entry.path(), &rel, into)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `content` to `path` unless it already holds exactly that.
+pub fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), Error> {
+    if fs::read(path).ok().as_deref() == Some(content) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    fs::write(path, content).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn includes_that_leave_src_are_refused() {
+        let lib = Path::new("lib.rs");
+        assert!(reads_outside_src(lib, r#"#![doc = include_str!("../README.md")]"#).is_some());
+        assert!(
+            reads_outside_src(lib, r#"const S: &str = include_str!("/etc/passwd");"#).is_some()
+        );
+        assert!(
+            reads_outside_src(lib, r#"include!(concat!("..", "/../solutions/x.rs"));"#).is_some()
+        );
+        assert!(reads_outside_src(lib, "#[path = \"../../x.rs\"] mod x;").is_some());
+        let nested = Path::new("queue/mod.rs");
+        assert!(reads_outside_src(nested, r#"include!("../helpers.rs");"#).is_none());
+        assert!(reads_outside_src(lib, r#"include!("parts/a.rs");"#).is_none());
+        assert!(reads_outside_src(lib, "pub fn include() {}").is_none());
+    }
+}

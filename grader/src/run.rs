@@ -1,0 +1,519 @@
+//! Stage 3: run every test in its own process.
+//!
+//! Each test runs as `<test-binary> --exact <name> --test-threads=1
+//! --nocapture` in a fresh process group, with stdin closed, a minimal
+//! environment, captured output (a head and a tail are kept, the rest is
+//! counted) and a wall-clock limit after which the whole group is killed.
+//!
+//! A hidden test passes only if its process exits with status 0 **and** its
+//! name is in the pass file that `harness::check` appends to when the test
+//! body returns. Printing `test result: ok` or calling `process::exit(0)`
+//! from student code cannot produce that record.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use wait_timeout::ChildExt;
+
+use crate::model::{Outcome, Visibility, Watchdog};
+
+/// Bytes kept from the start and from the end of each output stream.
+pub const KEEP_BYTES: usize = 32 * 1024;
+/// A test that prints more than this is stopped ("output flood").
+pub const FLOOD_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest output excerpt kept in a test's result.
+pub const MAX_EXCERPT_CHARS: usize = 2000;
+
+/// Settings shared by every test of a grading run.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Test processes running at once.
+    pub jobs: usize,
+    /// Wall-clock limit per test process.
+    pub timeout: Duration,
+    /// `INTERLEAVE_SEED` for every test.
+    pub seed: u64,
+}
+
+/// One test to run.
+#[derive(Debug, Clone)]
+pub struct TestJob {
+    /// Which exercise it belongs to (its number).
+    pub exercise: String,
+    /// The test binary.
+    pub binary: PathBuf,
+    /// The test's name as the binary lists it.
+    pub name: String,
+    /// Hidden (scored) or visible.
+    pub visibility: Visibility,
+    /// The working directory (the scratch crate, as `cargo test` would use).
+    pub dir: PathBuf,
+    /// Extra environment (`CARGO_BIN_EXE_<name>` for the crate's binaries).
+    pub env: Vec<(String, OsString)>,
+}
+
+/// What running one test found.
+#[derive(Debug, Clone)]
+pub struct TestRun {
+    /// The job.
+    pub job: TestJob,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// The relevant part of its output.
+    pub output: String,
+    /// Wall-clock time of the process.
+    pub duration: Duration,
+}
+
+/// Lists the tests in a test binary (`--list --format terse`).
+pub fn list_tests(binary: &Path, dir: &Path, timeout: Duration) -> Result<Vec<String>, String> {
+    let mut command = Command::new(binary);
+    command
+        .args(["--list", "--format", "terse"])
+        .current_dir(dir);
+    base_env(&mut command);
+    let output = run_process(command, timeout)
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if output.timed_out || output.status.map(|s| !s.success()).unwrap_or(true) {
+        return Err(format!(
+            "listing the tests of {} failed: {}",
+            binary.display(),
+            output.stderr.text()
+        ));
+    }
+    Ok(output
+        .stdout
+        .text()
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Runs `jobs` with up to `settings.jobs` processes at once. Results come
+/// back in the order of `jobs`.
+pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings, pass_dir: &Path) -> Vec<TestRun> {
+    let total = jobs.len();
+    let queue: Mutex<VecDeque<(usize, TestJob)>> =
+        Mutex::new(jobs.into_iter().enumerate().collect());
+    let results: Mutex<Vec<Option<TestRun>>> = Mutex::new(vec![None; total]);
+    let workers = settings.jobs.max(1).min(total.max(1));
+    thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().expect("queue").pop_front();
+                    let Some((index, job)) = next else { break };
+                    let run = run_test(job, settings, pass_dir, index);
+                    results.lock().expect("results")[index] = Some(run);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("results")
+        .into_iter()
+        .map(|r| r.expect("every job ran"))
+        .collect()
+}
+
+/// Runs one test process and judges it.
+pub fn run_test(job: TestJob, settings: &RunSettings, pass_dir: &Path, index: usize) -> TestRun {
+    let pass_file = pass_dir.join(format!("pass-{index}"));
+    let _ = std::fs::remove_file(&pass_file);
+    let mut command = Command::new(&job.binary);
+    command
+        .arg("--exact")
+        .arg(&job.name)
+        .args(["--test-threads=1", "--nocapture", "--color", "never"])
+        .current_dir(&job.dir);
+    base_env(&mut command);
+    command
+        .env(harness::SEED_VAR, settings.seed.to_string())
+        .env(harness::PASS_FILE_VAR, &pass_file)
+        .env("CARGO_MANIFEST_DIR", &job.dir);
+    for (key, value) in &job.env {
+        command.env(key, value);
+    }
+    let output = match run_process(command, settings.timeout) {
+        Ok(output) => output,
+        Err(e) => {
+            return TestRun {
+                job,
+                outcome: Outcome::NotRun {
+                    reason: format!("the test process could not start ({e})"),
+                },
+                output: String::new(),
+                duration: Duration::ZERO,
+            };
+        }
+    };
+    let passed_record = std::fs::read_to_string(&pass_file)
+        .map(|text| text.lines().any(|line| line == job.name))
+        .unwrap_or(false);
+    let _ = std::fs::remove_file(&pass_file);
+    let stderr = output.stderr.text();
+    let stdout = output.stdout.text();
+    let outcome = judge(&output, passed_record, job.visibility, &stderr);
+    let excerpt = match &outcome {
+        Outcome::Passed => String::new(),
+        _ => excerpt(&stdout, &stderr),
+    };
+    TestRun {
+        job,
+        outcome,
+        output: excerpt,
+        duration: output.duration,
+    }
+}
+
+fn judge(
+    output: &ProcessOutput,
+    passed_record: bool,
+    visibility: Visibility,
+    stderr: &str,
+) -> Outcome {
+    if output.flooded {
+        return Outcome::OutputFlood {
+            bytes: output.total_bytes,
+        };
+    }
+    if output.timed_out {
+        return Outcome::TimedOut {
+            watchdog: Watchdog::Grader,
+        };
+    }
+    let Some(status) = output.status else {
+        return Outcome::NotRun {
+            reason: "the test process vanished".to_string(),
+        };
+    };
+    match status.code() {
+        Some(0) => {
+            // Visible tests do not use the harness and carry no points; for
+            // them a clean exit is a pass.
+            if passed_record || visibility == Visibility::Visible {
+                Outcome::Passed
+            } else {
+                Outcome::ExitedEarly
+            }
+        }
+        Some(code) if code == harness::WATCHDOG_EXIT_CODE && stderr.contains("WATCHDOG:") => {
+            Outcome::TimedOut {
+                watchdog: Watchdog::Harness,
+            }
+        }
+        Some(101) => Outcome::Failed {
+            message: panic_message(stderr).unwrap_or_else(|| "the test failed".to_string()),
+        },
+        Some(code) => Outcome::Failed {
+            message: format!("the test process exited with code {code}"),
+        },
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            Outcome::Crashed {
+                signal: status.signal().unwrap_or(0),
+            }
+        }
+    }
+}
+
+/// The first panic message in a test's stderr, e.g. `assertion failed: ...`.
+pub fn panic_message(stderr: &str) -> Option<String> {
+    let mut lines = stderr.lines().skip_while(|l| !is_panic_line(l));
+    let first = lines.next()?;
+    let mut message: Vec<&str> = Vec::new();
+    // `thread 'x' panicked at src/lib.rs:3:5:` is followed by the message.
+    let location = first
+        .split(" panicked at ")
+        .nth(1)
+        .unwrap_or("")
+        .trim_end_matches(':');
+    for line in lines {
+        if line.starts_with("note: run with `RUST_BACKTRACE")
+            || line.starts_with("stack backtrace:")
+            || is_panic_line(line)
+        {
+            break;
+        }
+        message.push(line);
+        if message.len() >= 20 {
+            break;
+        }
+    }
+    let text = message.join("\n").trim().to_string();
+    if text.is_empty() {
+        return Some(format!("panicked at {location}"));
+    }
+    Some(format!("{text} (at {location})"))
+}
+
+/// Whether a line starts a panic report: `thread 'name' panicked at ...`
+/// (recent Rust versions put the thread id between the name and `panicked`).
+fn is_panic_line(line: &str) -> bool {
+    line.starts_with("thread '") && line.contains(" panicked at ")
+}
+
+/// Byte offset of the first panic report's line in `text`.
+fn panic_start(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if is_panic_line(line) {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// The part of a failed test's output worth showing: the watchdog's report,
+/// or the panic, or else the end of the output.
+fn excerpt(stdout: &str, stderr: &str) -> String {
+    let mut text = String::new();
+    if let Some(pos) = stderr.find("WATCHDOG:") {
+        text = stderr[pos..].trim().to_string();
+    } else if let Some(start) = panic_start(stderr) {
+        text = stderr[start..]
+            .lines()
+            .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    let seed_line = stdout.lines().find(|l| l.starts_with("seed: "));
+    if text.is_empty() {
+        let out: Vec<&str> = stdout
+            .lines()
+            .filter(|l| !l.starts_with("running ") && !l.trim().is_empty())
+            .chain(stderr.lines())
+            .collect();
+        text = out[out.len().saturating_sub(15)..].join("\n");
+    } else if let Some(seed) = seed_line {
+        text = format!("{seed}\n{text}");
+    }
+    if text.chars().count() > MAX_EXCERPT_CHARS {
+        let kept: String = text.chars().take(MAX_EXCERPT_CHARS).collect();
+        text = format!("{kept}\n[... trimmed]");
+    }
+    text
+}
+
+/// A clean environment for student code: just enough to run, nothing of the
+/// grader's (no tokens, no Cargo variables).
+fn base_env(command: &mut Command) {
+    command.env_clear();
+    for var in ["PATH", "HOME", "TMPDIR", "LANG", "USER"] {
+        if let Some(value) = std::env::var_os(var) {
+            command.env(var, value);
+        }
+    }
+    command.env("RUST_BACKTRACE", "0");
+}
+
+/// Output captured from one stream: the first and last [`KEEP_BYTES`] bytes.
+#[derive(Debug, Default)]
+pub struct Captured {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    total: u64,
+}
+
+impl Captured {
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let room = KEEP_BYTES.saturating_sub(self.head.len());
+        let (to_head, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(to_head);
+        self.tail.extend(rest);
+        while self.tail.len() > KEEP_BYTES {
+            self.tail.pop_front();
+        }
+    }
+
+    /// The captured text, with a marker where bytes were dropped.
+    pub fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        let kept = (self.head.len() + self.tail.len()) as u64;
+        if self.total > kept {
+            text.push_str(&format!(
+                "\n[... {} bytes not kept ...]\n",
+                self.total - kept
+            ));
+        }
+        let (a, b) = self.tail.as_slices();
+        let mut tail = a.to_vec();
+        tail.extend_from_slice(b);
+        text.push_str(&String::from_utf8_lossy(&tail));
+        text
+    }
+}
+
+/// What a finished (or killed) process left.
+#[derive(Debug)]
+pub struct ProcessOutput {
+    /// How it exited (`None` if it could not be reaped).
+    pub status: Option<ExitStatus>,
+    /// Whether the wall-clock limit killed it.
+    pub timed_out: bool,
+    /// Whether it printed more than [`FLOOD_BYTES`] and was killed.
+    pub flooded: bool,
+    /// Bytes printed on both streams.
+    pub total_bytes: u64,
+    /// Standard output.
+    pub stdout: Captured,
+    /// Standard error.
+    pub stderr: Captured,
+    /// Wall-clock time.
+    pub duration: Duration,
+}
+
+/// Runs `command` in its own process group with stdin closed, capturing
+/// output, and kills the whole group when `timeout` passes or the output
+/// floods. Any process the test left behind is killed too.
+pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<ProcessOutput> {
+    use std::os::unix::process::CommandExt;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    let total = Arc::new(AtomicU64::new(0));
+    let flooded = Arc::new(AtomicBool::new(false));
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Captured)>();
+    for (index, stream) in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let Some(mut stream) = stream else { continue };
+        let total = Arc::clone(&total);
+        let flooded = Arc::clone(&flooded);
+        let done = done_tx.clone();
+        thread::spawn(move || {
+            let mut captured = Captured::default();
+            let mut buffer = vec![0u8; 16 * 1024];
+            loop {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        captured.push(&buffer[..n]);
+                        if total.fetch_add(n as u64, Ordering::Relaxed) + n as u64 > FLOOD_BYTES {
+                            flooded.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+            let _ = done.send((index, captured));
+        });
+    }
+    drop(done_tx);
+
+    let deadline = started + timeout;
+    let mut timed_out = false;
+    let mut status = None;
+    loop {
+        let now = Instant::now();
+        if flooded.load(Ordering::Relaxed) {
+            break;
+        }
+        if now >= deadline {
+            timed_out = true;
+            break;
+        }
+        let step = (deadline - now).min(Duration::from_millis(50));
+        match child.wait_timeout(step)? {
+            Some(exit) => {
+                status = Some(exit);
+                break;
+            }
+            None => continue,
+        }
+    }
+    let duration = started.elapsed();
+    kill_group(&child);
+    if status.is_none() {
+        let _ = child.kill();
+        status = child.wait().ok();
+        if status.is_some_and(|s| s.success()) {
+            // It exited on its own just as we gave up on it; still a timeout.
+        }
+    }
+    // The readers end when every process holding the pipes is gone; a
+    // process that escaped the group cannot hold the grader hostage.
+    let mut stdout = Captured::default();
+    let mut stderr = Captured::default();
+    let give_up = Instant::now() + Duration::from_secs(2);
+    for _ in 0..2 {
+        let left = give_up.saturating_duration_since(Instant::now());
+        match done_rx.recv_timeout(left) {
+            Ok((0, captured)) => stdout = captured,
+            Ok((_, captured)) => stderr = captured,
+            Err(_) => break,
+        }
+    }
+    let flooded = flooded.load(Ordering::Relaxed);
+    Ok(ProcessOutput {
+        status: if timed_out || flooded { None } else { status },
+        timed_out,
+        flooded,
+        total_bytes: total.load(Ordering::Relaxed),
+        stdout,
+        stderr,
+        duration,
+    })
+}
+
+/// Kills every process in the child's process group (the child leads it).
+fn kill_group(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_output_keeps_head_and_tail() {
+        let mut captured = Captured::default();
+        captured.push(&vec![b'a'; KEEP_BYTES]);
+        captured.push(&vec![b'b'; 3 * KEEP_BYTES]);
+        captured.push(b"end");
+        let text = captured.text();
+        assert!(text.starts_with('a'));
+        assert!(text.ends_with("bend"));
+        assert!(text.contains(&format!("{} bytes not kept", 2 * KEEP_BYTES + 3)));
+        assert_eq!(captured.total, 4 * KEEP_BYTES as u64 + 3);
+    }
+
+    #[test]
+    fn panic_messages_are_found() {
+        let stderr = "noise\nthread 'x' (1234) panicked at tests/hidden.rs:10:5:\nassertion `left == right` failed\n  left: 1\n right: 2\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            panic_message(stderr).unwrap(),
+            "assertion `left == right` failed\n  left: 1\n right: 2 (at tests/hidden.rs:10:5)"
+        );
+        assert_eq!(panic_message("all good"), None);
+    }
+}
