@@ -1,1 +1,105 @@
-// placeholder: visible tests for 10
+//! Visible tests for exercise 10: the basic behaviour of each function.
+//! The hidden tests go further (random inputs, probes that only pass if the
+//! threads really run at the same time, uneven work that must be balanced).
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use exercise_10::{count_primes, parallel_map, parallel_sum, pool_map};
+use parking_lot::Mutex;
+
+/// Runs `body` on a helper thread and fails the test if it takes longer than
+/// `limit` (a hang in the code under test becomes a failure, not a stuck run).
+/// A panic in `body` (such as a `todo!()`) is passed on unchanged.
+fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = mpsc::channel();
+    let helper = thread::spawn(move || {
+        let value = body();
+        let _ = done.send(());
+        value
+    });
+    match finished.recv_timeout(limit) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match helper.join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {limit:?}"),
+    }
+}
+
+#[test]
+fn parallel_sum_adds_every_value() {
+    within(Duration::from_secs(2), || {
+        let values: Vec<u64> = (1..=1000).collect();
+        assert_eq!(parallel_sum(&values, 4), 500_500);
+        assert_eq!(
+            parallel_sum(&values, 7),
+            500_500,
+            "1000 does not split evenly over 7"
+        );
+        assert_eq!(parallel_sum(&[5, 6], 8), 11, "more threads than values");
+        assert_eq!(parallel_sum(&[], 3), 0);
+    });
+}
+
+#[test]
+fn parallel_map_keeps_the_input_order() {
+    within(Duration::from_secs(2), || {
+        let words = ["one", "three", "five", "seven", "eleven"];
+        let lengths = parallel_map(&words, 2, |w| w.len());
+        assert_eq!(lengths, vec![3, 5, 4, 5, 6]);
+    });
+}
+
+#[test]
+fn parallel_map_uses_the_requested_number_of_threads() {
+    within(Duration::from_secs(2), || {
+        let seen = Mutex::new(HashSet::new());
+        let items: Vec<u32> = (0..10).collect();
+        parallel_map(&items, 3, |_| {
+            seen.lock().insert(thread::current().id());
+        });
+        assert_eq!(seen.lock().len(), 3, "10 items over 3 threads");
+    });
+}
+
+#[test]
+fn pool_map_keeps_the_input_order() {
+    within(Duration::from_secs(2), || {
+        let items: Vec<u64> = (0..20).collect();
+        let squares = pool_map(&items, 3, 4, |&x| x * x);
+        assert_eq!(squares, items.iter().map(|x| x * x).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn count_primes_counts_up_to_and_including_the_limit() {
+    within(Duration::from_secs(2), || {
+        assert_eq!(count_primes(0, 2), 0);
+        assert_eq!(count_primes(1, 2), 0);
+        assert_eq!(count_primes(2, 2), 1);
+        assert_eq!(count_primes(10, 3), 4); // 2, 3, 5, 7
+        assert_eq!(count_primes(100, 4), 25);
+        assert_eq!(count_primes(7919, 3), 1000, "7919 is the 1000th prime");
+    });
+}
+
+#[test]
+fn zero_threads_is_refused_with_a_panic() {
+    within(Duration::from_secs(2), || {
+        let items = [1_u64, 2, 3];
+        // One thread is fine...
+        assert_eq!(parallel_sum(&items, 1), 6);
+        assert_eq!(parallel_map(&items, 1, |x| x + 1), vec![2, 3, 4]);
+        assert_eq!(pool_map(&items, 1, 1, |x| x + 1), vec![2, 3, 4]);
+        assert_eq!(count_primes(10, 1), 4);
+        // ...zero threads is a bug in the caller.
+        assert!(catch_unwind(|| parallel_sum(&items, 0)).is_err());
+        assert!(catch_unwind(|| parallel_map(&items, 0, |x| x + 1)).is_err());
+        assert!(catch_unwind(|| pool_map(&items, 0, 1, |x| x + 1)).is_err());
+        assert!(catch_unwind(AssertUnwindSafe(|| count_primes(10, 0))).is_err());
+    });
+}
