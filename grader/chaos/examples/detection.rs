@@ -4,8 +4,12 @@
 //! bug and mode, the fraction of runs in which the bug was caught.
 //!
 //! ```sh
-//! cargo run -p chaos --release --example detection -- [RUNS]
+//! cargo run -p chaos --release --example detection -- [RUNS [BUG [MODE]]]
 //! ```
+//!
+//! BUG (`event`, `buffer`, `semaphore`, `abba`) and MODE (`plain`, `noise`,
+//! `+spurious`, `+lockdep`, `all`) restrict the table to one row or column;
+//! `INTERLEAVE_CHAOS_TUNE` passes on to the runs.
 //!
 //! One run is one process (a verdict of the stand-in ends the process): the
 //! scenario repeats its racy step a few dozen times, as one hidden test would,
@@ -72,16 +76,25 @@ fn main() {
         std::process::exit(0);
     }
     let runs: usize = args.get(1).map_or(100, |n| n.parse().expect("RUNS"));
+    let only_bug = args.get(2).cloned();
+    let only_mode = args.get(3).cloned();
+    let modes: Vec<(&str, &str)> = MODES
+        .into_iter()
+        .filter(|(name, _)| only_mode.as_deref().is_none_or(|m| m == *name))
+        .collect();
     let exe = std::env::current_exe().expect("own path");
     println!("chance that one run catches the bug ({runs} runs per cell; seed of run i is i)\n");
     print!("| bug |");
-    for (name, _) in MODES {
+    for (name, _) in &modes {
         print!(" {name} |");
     }
-    println!("\n|---|{}", "---|".repeat(MODES.len()));
-    for bug in &BUGS {
+    println!("\n|---|{}", "---|".repeat(modes.len()));
+    for bug in BUGS
+        .iter()
+        .filter(|b| only_bug.as_deref().is_none_or(|k| k == b.key))
+    {
         print!("| {} |", bug.what);
-        for (_, chaos) in MODES {
+        for &(_, chaos) in &modes {
             let start = Instant::now();
             let mut caught = 0;
             for run in 0..runs {
