@@ -1,1 +1,135 @@
-// placeholder: visible tests for 03
+//! Visible tests for exercise 03: the basic behaviour of `RLock` and
+//! `Ledger`. The hidden tests go further (random depths, many threads,
+//! busy-wait checks, snapshots taken while transfers run).
+
+use std::cell::{Cell, RefCell};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use exercise_03::{Ledger, LedgerError, RLock};
+
+/// Runs `f` on its own thread and fails the test if it does not finish within
+/// `limit` (a deadlock in the code under test must not hang the test run).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    match result.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("still running after {limit:?}: a deadlock?")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the code under test panicked"),
+    }
+}
+
+#[test]
+fn guard_derefs_to_the_value() {
+    let lock = RLock::new(41);
+    let guard = lock.lock();
+    assert_eq!(*guard + 1, 42);
+}
+
+#[test]
+fn the_owner_may_lock_again() {
+    within(Duration::from_secs(5), || {
+        let lock = RLock::new(Cell::new(0));
+        let outer = lock.lock();
+        let inner = lock.lock();
+        inner.set(7);
+        assert_eq!(outer.get(), 7);
+        assert_eq!(lock.recursion_count(), 2);
+        drop(inner);
+        assert_eq!(lock.recursion_count(), 1);
+        assert!(lock.is_owned());
+        drop(outer);
+        assert_eq!(lock.recursion_count(), 0);
+        assert!(!lock.is_owned());
+    });
+}
+
+#[test]
+fn another_thread_cannot_try_lock_while_it_is_owned() {
+    let lock = RLock::new(());
+    let guard = lock.lock();
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            assert!(lock.try_lock().is_none());
+            assert!(!lock.is_owned());
+            assert_eq!(lock.recursion_count(), 0);
+        });
+    });
+    drop(guard);
+    thread::scope(|scope| {
+        scope.spawn(|| assert!(lock.try_lock().is_some()));
+    });
+}
+
+#[test]
+fn ledger_transfer_moves_money_and_keeps_the_total() {
+    within(Duration::from_secs(5), || {
+        let ledger = Ledger::new(&[100, 0, 50]);
+        assert_eq!(ledger.transfer(0, 1, 30), Ok(()));
+        assert_eq!(ledger.balance(0), Some(70));
+        assert_eq!(ledger.balance(1), Some(30));
+        assert_eq!(ledger.total(), 150);
+    });
+}
+
+#[test]
+fn ledger_refuses_and_changes_nothing() {
+    within(Duration::from_secs(5), || {
+        let ledger = Ledger::new(&[10, 20]);
+        assert_eq!(ledger.transfer(0, 9, 1), Err(LedgerError::NoSuchAccount(9)));
+        assert_eq!(
+            ledger.withdraw(1, 21),
+            Err(LedgerError::InsufficientFunds {
+                available: 20,
+                requested: 21
+            })
+        );
+        assert_eq!(ledger.deposit(2, 1), Err(LedgerError::NoSuchAccount(2)));
+        assert_eq!((ledger.balance(0), ledger.balance(1)), (Some(10), Some(20)));
+        assert_eq!(ledger.balance(2), None);
+    });
+}
+
+#[test]
+fn ledger_is_shared_between_threads() {
+    within(Duration::from_secs(5), || {
+        let ledger = Ledger::new(&[1000, 1000]);
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                for _ in 0..500 {
+                    ledger.transfer(0, 1, 1).unwrap();
+                }
+            });
+            scope.spawn(|| {
+                for _ in 0..500 {
+                    ledger.transfer(1, 0, 2).unwrap();
+                }
+            });
+        });
+        assert_eq!(ledger.balance(0), Some(1500));
+        assert_eq!(ledger.total(), 2000);
+    });
+}
+
+#[test]
+fn rlock_around_a_refcell_can_be_shared() {
+    let lock = RLock::new(RefCell::new(Vec::new()));
+    thread::scope(|scope| {
+        for t in 0..4 {
+            let lock = &lock;
+            scope.spawn(move || {
+                let guard = lock.lock();
+                guard.borrow_mut().push(t);
+            });
+        }
+    });
+    let mut seen = lock.lock().borrow().clone();
+    seen.sort();
+    assert_eq!(seen, [0, 1, 2, 3]);
+}
