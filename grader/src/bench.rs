@@ -21,7 +21,7 @@ use crate::build;
 use crate::course::Course;
 use crate::grade::{self, GradeOptions, grade_all};
 use crate::model::SubmissionResult;
-use crate::prepare::{self, Slot, Submission};
+use crate::prepare::{self, Scope, Slot, Submission};
 
 /// Options of `grader bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -171,6 +171,7 @@ fn submission(
     source: impl Fn(&crate::course::Exercise) -> Option<PathBuf>,
 ) -> Submission {
     Submission {
+        scope: Scope::Full,
         student: name.to_string(),
         source: course.root.clone(),
         exercises: course

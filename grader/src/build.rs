@@ -1,6 +1,6 @@
 //! Stage 2: compile a prepared submission's tests with Cargo.
 //!
-//! One `cargo build --test '*' --keep-going` over the whole scratch workspace
+//! One `cargo build --bins --test '*' --keep-going` over the whole scratch workspace
 //! compiles every exercise that can be compiled, in parallel, and reports the
 //! others' errors per package. The target directory is shared by every
 //! submission (`target/grading`), so dependencies compile once per machine
@@ -15,7 +15,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::Error;
-use crate::prepare::{HIDDEN_TARGET, Prepared, PreparedSubmission};
+use crate::prepare::{HIDDEN_TARGET, Prepared, PreparedSubmission, Scope};
 
 /// Longest compiler message kept for a report.
 pub const MAX_MESSAGE_CHARS: usize = 3000;
@@ -149,13 +149,20 @@ pub fn build_with(
         });
     }
     ensure_fetched(&prepared.workspace)?;
+    // The crates' own programs, which tests may run (`CARGO_BIN_EXE_<name>`),
+    // and the hidden suite, or every integration test target.
+    let tests = match prepared.scope {
+        Scope::Full => "*",
+        Scope::HiddenOnly | Scope::UntilCaught => HIDDEN_TARGET,
+    };
     let output = cargo()
         .args([
             "build",
             "--offline",
             "--workspace",
+            "--bins",
             "--test",
-            "*",
+            tests,
             "--keep-going",
             "--message-format",
             "json",
@@ -229,7 +236,11 @@ pub fn build_with(
         let Prepared::Ready { crate_dir } = &prepared_exercise.state else {
             continue;
         };
-        let package = prepared_exercise.exercise.package();
+        // Messages are keyed by the scratch crate's folder name.
+        let package = crate_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let diagnostics = errors.remove(&package).unwrap_or_default();
         let mut found = binaries.remove(&package).unwrap_or_default();
         found.crate_dir = crate_dir.clone();
@@ -295,7 +306,8 @@ impl Diagnostic {
     }
 }
 
-/// The package (`exercise-NN`) a Cargo message is about, from its manifest path.
+/// The scratch crate (its folder name, `exercise-NN-sK`) a Cargo message is
+/// about, from its manifest path.
 fn package_of(message: &Value) -> Option<String> {
     let manifest = message["manifest_path"].as_str()?;
     let dir = Path::new(manifest).parent()?.file_name()?.to_str()?;
@@ -337,9 +349,10 @@ fn diagnostic_text(message: &Value) -> String {
 
 /// Joins compiler errors into one message for a student: at most
 /// [`MAX_ERRORS`] errors and [`MAX_MESSAGE_CHARS`] characters, with paths
-/// relative to the exercise (`src/lib.rs:3:5`, not the scratch folder).
-pub fn trim_errors<'a>(errors: impl Iterator<Item = &'a str>, package: &str) -> String {
-    let prefix = format!("{package}/");
+/// relative to the exercise (`src/lib.rs:3:5`, not the scratch folder
+/// `crate_dir_name`).
+pub fn trim_errors<'a>(errors: impl Iterator<Item = &'a str>, crate_dir_name: &str) -> String {
+    let prefix = format!("{crate_dir_name}/");
     let mut kept = Vec::new();
     let mut skipped = 0;
     for error in errors {

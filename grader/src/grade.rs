@@ -14,7 +14,7 @@ use crate::Error;
 use crate::build::{self, BuildOutput, Built};
 use crate::course::{Course, Exercise};
 use crate::model::{ExerciseStatus, Outcome, SubmissionResult, Timings, Visibility};
-use crate::prepare::{self, LockBackend, Prepared, PreparedSubmission, Slot, Submission};
+use crate::prepare::{self, LockBackend, Prepared, PreparedSubmission, Scope, Slot, Submission};
 use crate::run::{self, RunSettings, TestJob, TestRun};
 use crate::score;
 
@@ -73,7 +73,6 @@ struct Compiled {
     built: BuildOutput,
     slot: Slot,
     prepare_secs: f64,
-    started: Instant,
 }
 
 /// Grades `submissions` in order. `on_done` sees each result as soon as it
@@ -127,7 +126,6 @@ pub fn grade_all(
                                 built,
                                 slot,
                                 prepare_secs,
-                                started,
                             })
                         });
                 let failed = compiled.is_err();
@@ -156,7 +154,9 @@ pub fn grade_all(
                 seed: options.seed,
                 score: exercise_results.iter().map(|e| e.score).sum(),
                 max_score: exercise_results.iter().map(|e| e.max_score).sum(),
-                elapsed_secs: compiled.started.elapsed().as_secs_f64(),
+                // Work time, not counting the wait for the previous
+                // submission's tests when the stages overlap.
+                elapsed_secs: compiled.prepare_secs + compiled.built.secs + run_secs,
                 timings: Timings {
                     prepare_secs: compiled.prepare_secs,
                     build_secs: compiled.built.secs,
@@ -216,7 +216,9 @@ pub fn run_submission(
                     "did not compile",
                 )),
                 Some(Built::Ok(binaries)) => {
-                    let (jobs, not_run) = plan_jobs(exercise, binaries, settings.timeout);
+                    let until_caught = prepared.scope == Scope::UntilCaught;
+                    let (jobs, not_run) =
+                        plan_jobs(exercise, binaries, settings.timeout, until_caught);
                     Plan::Run(exercise, jobs, not_run)
                 }
             },
@@ -256,6 +258,7 @@ fn plan_jobs(
     exercise: &Exercise,
     binaries: &build::Binaries,
     timeout: Duration,
+    until_caught: bool,
 ) -> (Vec<TestJob>, Vec<TestRun>) {
     let env: Vec<(String, std::ffi::OsString)> = binaries
         .bins
@@ -276,6 +279,7 @@ fn plan_jobs(
         visibility,
         dir: binaries.crate_dir.clone(),
         env: env.clone(),
+        until_caught,
     };
     let mut targets = vec![(binaries.hidden.clone(), Visibility::Hidden)];
     targets.extend(

@@ -66,6 +66,21 @@ pub struct Submission {
     pub source: PathBuf,
     /// The `src/` folder of each submitted exercise, by exercise number.
     pub exercises: BTreeMap<String, PathBuf>,
+    /// Which tests to build and run.
+    pub scope: Scope,
+}
+
+/// Which tests a grading of a submission builds and runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The hidden suite and the visible tests, every test.
+    #[default]
+    Full,
+    /// The hidden suite only.
+    HiddenOnly,
+    /// The hidden suite only, and per exercise only until one test fails
+    /// (enough to show that a mutant is caught).
+    UntilCaught,
 }
 
 /// Finds the submissions named on the command line.
@@ -86,6 +101,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
             student,
             source: course.root.clone(),
             exercises: exercise_sources(&course.root),
+            scope: Scope::Full,
         });
     }
     for path in paths {
@@ -111,6 +127,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
                 student: name,
                 source: path,
                 exercises: own,
+                scope: Scope::Full,
             });
             continue;
         }
@@ -136,6 +153,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
                 student: name,
                 source: path,
                 exercises: BTreeMap::new(),
+                scope: Scope::Full,
             });
             continue;
         }
@@ -148,6 +166,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
                     student,
                     exercises: exercise_sources(&dir),
                     source: dir,
+                    scope: Scope::Full,
                 });
             }
         }
@@ -199,6 +218,7 @@ fn single_exercise(path: &Path, name: String) -> Result<Submission, Error> {
         student: name,
         source: path.to_path_buf(),
         exercises: BTreeMap::from([(number, path.join("src"))]),
+        scope: Scope::Full,
     })
 }
 
@@ -231,6 +251,11 @@ pub fn exercise_sources(dir: &Path) -> BTreeMap<String, PathBuf> {
 pub struct Slot {
     /// The folder holding the scratch workspace.
     pub dir: PathBuf,
+    /// Its number. Scratch crates are named after it (`exercise-05-s1`), because
+    /// Cargo names artifacts by a package's path *relative to its workspace*:
+    /// without it, two slots' `exercise-05` would share (and overwrite) the
+    /// same test binaries in the shared target directory.
+    pub index: usize,
     _lock: File,
 }
 
@@ -250,7 +275,11 @@ impl Slot {
                 .open(&lock_path)
                 .map_err(|e| Error::io(&lock_path, e))?;
             if lock.try_lock().is_ok() {
-                return Ok(Slot { dir, _lock: lock });
+                return Ok(Slot {
+                    dir,
+                    index,
+                    _lock: lock,
+                });
             }
         }
         unreachable!("slot indices are unbounded")
@@ -287,6 +316,8 @@ pub struct PreparedSubmission {
     pub workspace: PathBuf,
     /// One entry per selected exercise, in course order.
     pub exercises: Vec<PreparedExercise>,
+    /// Which tests to build and run.
+    pub scope: Scope,
 }
 
 impl PreparedSubmission {
@@ -313,8 +344,11 @@ pub fn prepare(
             Some(src) => match collect_sources(src) {
                 Ok(None) => Prepared::NotSubmitted,
                 Err(reason) => Prepared::Rejected(reason),
-                Ok(Some(files)) => {
-                    let crate_dir = slot.dir.join(exercise.package());
+                Ok(Some(mut files)) => {
+                    add_given_programs(exercise, &mut files)?;
+                    let crate_dir =
+                        slot.dir
+                            .join(format!("{}-s{}", exercise.package(), slot.index));
                     write_crate(course, exercise, &crate_dir, files, backend)?;
                     Prepared::Ready { crate_dir }
                 }
@@ -327,8 +361,11 @@ pub fn prepare(
     }
     let members: Vec<String> = prepared
         .iter()
-        .filter(|p| matches!(p.state, Prepared::Ready { .. }))
-        .map(|p| format!("{:?}", p.exercise.package()))
+        .filter_map(|p| match &p.state {
+            Prepared::Ready { crate_dir } => crate_dir.file_name(),
+            _ => None,
+        })
+        .map(|name| format!("{:?}", name.to_string_lossy()))
         .collect();
     let manifest = format!(
         "# Written by the Interleave grader for each submission; do not edit.\n\
@@ -356,7 +393,29 @@ pub fn prepare(
     Ok(PreparedSubmission {
         workspace: slot.dir.clone(),
         exercises: prepared,
+        scope: submission.scope,
     })
+}
+
+/// Adds the programs the course gives with an exercise (`src/bin/**` of the
+/// stub, such as a demo binary the visible tests run) that the submission
+/// does not have. The submission's own files always win.
+fn add_given_programs(
+    exercise: &Exercise,
+    files: &mut BTreeMap<PathBuf, Vec<u8>>,
+) -> Result<(), Error> {
+    let bin = exercise.stub_src().join("bin");
+    if !bin.is_dir() {
+        return Ok(());
+    }
+    let mut given = BTreeMap::new();
+    gather_files(&bin, Path::new("bin"), &mut given)?;
+    for (rel, content) in given {
+        if rel.extension().is_some_and(|e| e == "rs") {
+            files.entry(rel).or_insert(content);
+        }
+    }
+    Ok(())
 }
 
 /// The `.rs` files under a submission's `src/`, by path relative to `src/`.

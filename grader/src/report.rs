@@ -273,7 +273,7 @@ fn test_text(exercise: &ExerciseResult, test: &TestResult, first: bool) -> Strin
     if test.passed() {
         return String::new();
     }
-    let mut text = test.outcome.explanation();
+    let mut text = explain(test);
     if let Some(hint) = &test.hint {
         let _ = write!(text, "\n\nHint: {hint}");
     }
@@ -292,6 +292,22 @@ fn test_text(exercise: &ExerciseResult, test: &TestResult, first: bool) -> Strin
         }
     }
     text
+}
+
+/// The verdict explained; a failure's message is left out when the output
+/// excerpt shown with it already holds it.
+fn explain(test: &TestResult) -> String {
+    match &test.outcome {
+        Outcome::Failed { message }
+            if message
+                .lines()
+                .next()
+                .is_some_and(|first| test.output.contains(first)) =>
+        {
+            "The test failed:".to_string()
+        }
+        outcome => outcome.explanation(),
+    }
 }
 
 /// `junit.xml`: one test suite per exercise, one test case per test.
@@ -439,7 +455,7 @@ pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) ->
                 test.name,
                 test.outcome.verdict()
             );
-            let _ = writeln!(text, "\n  {}", test.outcome.explanation());
+            let _ = writeln!(text, "\n  {}", explain(test));
             if let Some(hint) = &test.hint {
                 let _ = writeln!(text, "\n  *Hint:* {hint}");
             }

@@ -10,7 +10,7 @@
 //! body returns. Printing `test result: ok` or calling `process::exit(0)`
 //! from student code cannot produce that record.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -57,6 +57,8 @@ pub struct TestJob {
     pub dir: PathBuf,
     /// Extra environment (`CARGO_BIN_EXE_<name>` for the crate's binaries).
     pub env: Vec<(String, OsString)>,
+    /// Skip this test once another test of its exercise has failed.
+    pub until_caught: bool,
 }
 
 /// What running one test found.
@@ -104,6 +106,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings, pass_dir: &Path) ->
     let queue: Mutex<VecDeque<(usize, TestJob)>> =
         Mutex::new(jobs.into_iter().enumerate().collect());
     let results: Mutex<Vec<Option<TestRun>>> = Mutex::new(vec![None; total]);
+    let caught: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let workers = settings.jobs.max(1).min(total.max(1));
     thread::scope(|scope| {
         for _ in 0..workers {
@@ -111,7 +114,28 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings, pass_dir: &Path) ->
                 loop {
                     let next = queue.lock().expect("queue").pop_front();
                     let Some((index, job)) = next else { break };
-                    let run = run_test(job, settings, pass_dir, index);
+                    let run = if job.until_caught
+                        && caught.lock().expect("caught").contains(&job.exercise)
+                    {
+                        TestRun {
+                            job,
+                            outcome: Outcome::NotRun {
+                                reason: "skipped: another test of this exercise already failed"
+                                    .to_string(),
+                            },
+                            output: String::new(),
+                            duration: Duration::ZERO,
+                        }
+                    } else {
+                        let run = run_test(job, settings, pass_dir, index);
+                        if run.job.until_caught && run.outcome != Outcome::Passed {
+                            caught
+                                .lock()
+                                .expect("caught")
+                                .insert(run.job.exercise.clone());
+                        }
+                        run
+                    };
                     results.lock().expect("results")[index] = Some(run);
                 }
             });
@@ -160,8 +184,17 @@ pub fn run_test(job: TestJob, settings: &RunSettings, pass_dir: &Path, index: us
         .map(|text| text.lines().any(|line| line == job.name))
         .unwrap_or(false);
     let _ = std::fs::remove_file(&pass_file);
-    let stderr = output.stderr.text();
-    let stdout = output.stdout.text();
+    // Paths in panic messages are relative to the scratch workspace
+    // (`exercise-05-s0/src/lib.rs`); the student knows them as `src/lib.rs`.
+    let scratch_prefix = format!(
+        "{}/",
+        job.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let stderr = output.stderr.text().replace(&scratch_prefix, "");
+    let stdout = output.stdout.text().replace(&scratch_prefix, "");
     let outcome = judge(&output, passed_record, job.visibility, &stderr);
     let excerpt = match &outcome {
         Outcome::Passed => String::new(),

@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use crate::Error;
 use crate::course::{Course, Exercise};
 use crate::grade::{GradeOptions, grade_all};
-use crate::model::{ExerciseResult, ExerciseStatus, SubmissionResult, Visibility};
-use crate::prepare::Submission;
+use crate::model::{ExerciseResult, ExerciseStatus, Outcome, SubmissionResult, Visibility};
+use crate::prepare::{Scope, Submission};
 
 /// Fewest mutants an exercise may have.
 pub const MIN_MUTANTS: usize = 3;
@@ -38,8 +38,7 @@ pub struct ExerciseCheck {
     pub solution_visible: (usize, usize),
     /// The stub's points.
     pub stub_score: u32,
-    /// Each mutant: name, its `// BUG:` line, its points, the tests that
-    /// caught it.
+    /// Each mutant: its name, its `// BUG:` line, the test that caught it.
     pub mutants: Vec<MutantCheck>,
     /// Every violation, in words.
     pub problems: Vec<String>,
@@ -52,10 +51,8 @@ pub struct MutantCheck {
     pub name: String,
     /// Its first line, the bug it has.
     pub bug: String,
-    /// Points it scored.
-    pub score: u32,
-    /// Whether it lost points.
-    pub caught: bool,
+    /// The first hidden test that failed on it, and how.
+    pub caught_by: Option<(String, String)>,
 }
 
 impl ExerciseCheck {
@@ -66,7 +63,11 @@ impl ExerciseCheck {
 
     /// The line `verify` prints for the exercise, then one line per problem.
     pub fn render(&self) -> String {
-        let caught = self.mutants.iter().filter(|m| m.caught).count();
+        let caught = self
+            .mutants
+            .iter()
+            .filter(|m| m.caught_by.is_some())
+            .count();
         let mut text = format!(
             "{} {:<14} {} hidden tests, {} points; solution {}/{} (visible {}/{}); stub {}/{}; mutants caught {}/{}",
             if self.ok() { "ok  " } else { "FAIL" },
@@ -83,17 +84,11 @@ impl ExerciseCheck {
             self.mutants.len(),
         );
         for mutant in &self.mutants {
-            text.push_str(&format!(
-                "\n       mutant {:<28} {:>3}/{} {}",
-                mutant.name,
-                mutant.score,
-                self.max_score,
-                if mutant.caught {
-                    "caught"
-                } else {
-                    "NOT CAUGHT"
-                }
-            ));
+            let verdict = match &mutant.caught_by {
+                Some((test, how)) => format!("caught by {test} ({how})"),
+                None => "NOT CAUGHT".to_string(),
+            };
+            text.push_str(&format!("\n       mutant {:<32} {verdict}", mutant.name));
         }
         for problem in &self.problems {
             text.push_str(&format!("\n       problem: {problem}"));
@@ -111,10 +106,12 @@ pub fn verify(
 ) -> Result<Vec<ExerciseCheck>, Error> {
     let exercises = course.select(&options.exercises)?;
     let mut submissions = vec![
-        synthetic("solutions", course, &exercises, |e| {
+        synthetic("solutions", Scope::Full, course, &exercises, |e| {
             Some(e.solution_src(course))
         }),
-        synthetic("stubs", course, &exercises, |e| Some(e.stub_src())),
+        synthetic("stubs", Scope::HiddenOnly, course, &exercises, |e| {
+            Some(e.stub_src())
+        }),
     ];
     // Mutant k of every exercise goes into submission `mutants-k`.
     let mutants: BTreeMap<String, Vec<(String, PathBuf)>> = exercises
@@ -125,6 +122,7 @@ pub fn verify(
     for round in 0..rounds {
         submissions.push(synthetic(
             &format!("mutants-{}", round + 1),
+            Scope::UntilCaught,
             course,
             &exercises,
             |e| mutants[&e.number].get(round).map(|(_, src)| src.clone()),
@@ -212,8 +210,12 @@ pub fn verify(
                 ));
             }
             check_graded(&format!("mutant `{name}`"), &result, &mut problems);
-            let caught = result.score < result.max_score;
-            if !caught {
+            // Tests after the first failure are skipped (`Scope::UntilCaught`).
+            let caught_by = result
+                .hidden()
+                .find(|t| !t.passed() && !matches!(t.outcome, Outcome::NotRun { .. }))
+                .map(|t| (t.name.clone(), t.outcome.verdict()));
+            if result.status == ExerciseStatus::Graded && caught_by.is_none() {
                 problems.push(format!(
                     "mutant `{name}` keeps full marks: no test catches it"
                 ));
@@ -221,8 +223,7 @@ pub fn verify(
             mutant_checks.push(MutantCheck {
                 name: name.clone(),
                 bug: bug.trim_start_matches("// BUG:").trim().to_string(),
-                score: result.score,
-                caught,
+                caught_by,
             });
         }
         if mutant_checks.len() < MIN_MUTANTS {
@@ -265,11 +266,13 @@ fn check_graded(what: &str, result: &ExerciseResult, problems: &mut Vec<String>)
 
 fn synthetic(
     name: &str,
+    scope: Scope,
     course: &Course,
     exercises: &[&Exercise],
     source: impl Fn(&Exercise) -> Option<PathBuf>,
 ) -> Submission {
     Submission {
+        scope,
         student: name.to_string(),
         source: course.root.clone(),
         exercises: exercises
