@@ -70,7 +70,7 @@ fn every_item_is_popped_exactly_once_with_many_producers_and_consumers() {
         let capacity = rng.random_range(1..=4usize);
         let plans: Vec<Vec<(usize, usize, u64)>> = (0..producers)
             .map(|p| {
-                let count = rng.random_range(300..600usize);
+                let count = rng.random_range(150..300usize);
                 (0..count)
                     .map(|seq| (p, seq, rng.random::<u64>()))
                     .collect()
@@ -176,7 +176,7 @@ fn a_single_consumer_sees_each_producers_items_in_order() {
         let mut rng = harness::rng();
         let producers = rng.random_range(2..=5usize);
         let capacity = rng.random_range(1..=5usize);
-        let counts: Vec<usize> = (0..producers).map(|_| rng.random_range(200..400)).collect();
+        let counts: Vec<usize> = (0..producers).map(|_| rng.random_range(60..150)).collect();
         let queue = Arc::new(BoundedQueue::new(capacity));
         let handles: Vec<_> = counts
             .iter()
