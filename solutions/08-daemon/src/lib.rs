@@ -98,8 +98,8 @@ impl Runtime {
 
     /// Waits for every non-daemon thread, including the ones that non-daemon
     /// threads spawn while it waits, and returns the panic messages of those
-    /// that panicked (in no particular order). Daemon threads are neither
-    /// waited for nor reported.
+    /// that panicked (each the text given to `panic!`, in no particular
+    /// order). Daemon threads are neither waited for nor reported.
     ///
     /// Call it from the thread that owns the runtime, never from one of its
     /// non-daemon threads (that thread would wait for itself).
