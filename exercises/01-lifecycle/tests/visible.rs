@@ -42,11 +42,11 @@ fn eventually(mut condition: impl FnMut() -> bool) -> bool {
 fn run_in_thread_returns_the_closure_value_from_another_thread() {
     within(Duration::from_secs(2), || {
         let caller = thread::current().id();
-        let words = vec!["a", "bb", "ccc"];
+        let words = String::from("a bb ccc");
         // The closure borrows `words`: run_in_thread waits, so no 'static needed.
         let result = run_in_thread(|| {
             (
-                words.iter().map(|w| w.len()).sum::<usize>(),
+                words.split_whitespace().map(str::len).sum::<usize>(),
                 thread::current().id(),
             )
         });
