@@ -1,1 +1,120 @@
-// placeholder: visible tests for 05
+//! Visible tests for exercise 05: the basic behaviour of `Event`.
+//! The hidden tests go further (many waiters, set-then-clear, busy-waiting).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use exercise_05::Event;
+
+/// Runs `f` on its own thread and returns its result, or fails the test if it
+/// takes longer than `limit` (a deadlock or a lost wakeup in the code).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => value,
+        // The call panicked: report its panic, not a timeout.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread sends before it ends"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the call did not return within {limit:?} (blocked forever?)")
+        }
+    }
+}
+
+#[test]
+fn a_new_event_is_not_set() {
+    assert!(!Event::new().is_set());
+    assert!(!Event::default().is_set());
+}
+
+#[test]
+fn set_and_clear_raise_and_lower_the_flag() {
+    let event = Event::new();
+    event.set();
+    assert!(event.is_set());
+    event.set();
+    assert!(event.is_set(), "setting twice keeps the flag raised");
+    event.clear();
+    assert!(!event.is_set());
+}
+
+#[test]
+fn wait_returns_at_once_when_the_event_is_set() {
+    let event = Arc::new(Event::new());
+    event.set();
+    let waiter = Arc::clone(&event);
+    within(Duration::from_secs(1), move || waiter.wait());
+    assert!(event.wait_timeout(Duration::from_secs(5)));
+}
+
+#[test]
+fn wait_timeout_returns_false_after_the_timeout() {
+    let event = Arc::new(Event::new());
+    let start = Instant::now();
+    let waiter = Arc::clone(&event);
+    let got = within(Duration::from_secs(2), move || {
+        waiter.wait_timeout(Duration::from_millis(100))
+    });
+    assert!(!got, "nobody set the event");
+    assert!(start.elapsed() >= Duration::from_millis(100), "returned before the timeout");
+}
+
+#[test]
+fn set_wakes_a_waiting_thread() {
+    let event = Arc::new(Event::new());
+    let (tx, rx) = mpsc::channel();
+    let waiter = Arc::clone(&event);
+    thread::spawn(move || {
+        waiter.wait();
+        let _ = tx.send(());
+    });
+    thread::sleep(Duration::from_millis(50));
+    assert!(rx.try_recv().is_err(), "wait returned before the event was set");
+    event.set();
+    rx.recv_timeout(Duration::from_secs(1))
+        .expect("set did not wake the waiting thread");
+}
+
+#[test]
+fn set_wakes_every_waiting_thread() {
+    let event = Arc::new(Event::new());
+    let woken = Arc::new(AtomicUsize::new(0));
+    for _ in 0..4 {
+        let (event, woken) = (Arc::clone(&event), Arc::clone(&woken));
+        thread::spawn(move || {
+            event.wait();
+            woken.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    thread::sleep(Duration::from_millis(50));
+    event.set();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while woken.load(Ordering::SeqCst) < 4 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(woken.load(Ordering::SeqCst), 4, "every waiter must wake");
+}
+
+#[test]
+fn wait_timeout_returns_true_when_set_during_the_wait() {
+    let event = Arc::new(Event::new());
+    let waiter = Arc::clone(&event);
+    let handle = thread::spawn(move || waiter.wait_timeout(Duration::from_secs(5)));
+    thread::sleep(Duration::from_millis(50));
+    event.set();
+    let start = Instant::now();
+    let got = handle.join().expect("the waiting thread panicked");
+    assert!(got, "the event was set during the wait");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "set did not wake wait_timeout"
+    );
+}
