@@ -47,7 +47,9 @@ pub(crate) struct Config {
     /// Noise points after which a thread's noise is half as likely (a third
     /// after twice as many, and so on).
     pub decay: u64,
-    /// Most sleeping (short sleeps and stalls) one thread may be given.
+    /// Most sleeping (short sleeps and stalls) one thread may be given. Kept
+    /// small so that a thread that spins on a lock still looks busy to the
+    /// suites' CPU-time checks.
     pub sleep_budget: Duration,
     /// One Condvar wait in `spurious_one_in` may return without a notification.
     pub spurious_one_in: u64,
@@ -71,7 +73,7 @@ impl Config {
             stall_one_in: 1000,
             stall_max_us: 4000,
             decay: 1024,
-            sleep_budget: Duration::from_millis(150),
+            sleep_budget: Duration::from_millis(40),
             spurious_one_in: 4,
             spurious_max_us: 1000,
             hang_after: Duration::from_millis(1500),
