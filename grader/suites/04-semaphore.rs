@@ -98,7 +98,7 @@ fn start_together(go: &AtomicUsize, round: usize) {
     let mut spins = 0_u32;
     while go.load(Ordering::SeqCst) < round {
         spins += 1;
-        if spins % 64 == 0 {
+        if spins.is_multiple_of(64) {
             thread::yield_now();
         } else {
             std::hint::spin_loop();

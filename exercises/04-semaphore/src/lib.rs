@@ -97,7 +97,9 @@ pub struct BoundedSemaphore {
 impl BoundedSemaphore {
     /// A bounded semaphore with `permits` permits free, never more.
     pub fn new(permits: usize) -> BoundedSemaphore {
-        todo!("BoundedSemaphore::new: a semaphore whose count starts at {permits} and never exceeds it")
+        todo!(
+            "BoundedSemaphore::new: a semaphore whose count starts at {permits} and never exceeds it"
+        )
     }
 
     /// Takes a permit, blocking (without using CPU) until one is free.

@@ -65,7 +65,10 @@ fn acquire_timeout_gives_up_after_the_timeout() {
         sem.acquire_timeout(Duration::from_millis(100)).is_some()
     });
     assert!(!got, "no permit was ever free");
-    assert!(start.elapsed() >= Duration::from_millis(100), "returned before the timeout");
+    assert!(
+        start.elapsed() >= Duration::from_millis(100),
+        "returned before the timeout"
+    );
 }
 
 #[test]
@@ -86,7 +89,10 @@ fn a_blocked_acquire_returns_after_a_release() {
         let _ = tx.send(());
     });
     thread::sleep(Duration::from_millis(50));
-    assert!(rx.try_recv().is_err(), "acquire returned with no permit free");
+    assert!(
+        rx.try_recv().is_err(),
+        "acquire returned with no permit free"
+    );
     sem.release();
     rx.recv_timeout(Duration::from_secs(1))
         .expect("release did not wake the blocked acquire");

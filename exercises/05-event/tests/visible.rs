@@ -64,7 +64,10 @@ fn wait_timeout_returns_false_after_the_timeout() {
         waiter.wait_timeout(Duration::from_millis(100))
     });
     assert!(!got, "nobody set the event");
-    assert!(start.elapsed() >= Duration::from_millis(100), "returned before the timeout");
+    assert!(
+        start.elapsed() >= Duration::from_millis(100),
+        "returned before the timeout"
+    );
 }
 
 #[test]
@@ -77,7 +80,10 @@ fn set_wakes_a_waiting_thread() {
         let _ = tx.send(());
     });
     thread::sleep(Duration::from_millis(50));
-    assert!(rx.try_recv().is_err(), "wait returned before the event was set");
+    assert!(
+        rx.try_recv().is_err(),
+        "wait returned before the event was set"
+    );
     event.set();
     rx.recv_timeout(Duration::from_secs(1))
         .expect("set did not wake the waiting thread");

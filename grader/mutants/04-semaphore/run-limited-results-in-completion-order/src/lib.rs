@@ -217,7 +217,8 @@ where
             let done = done.clone();
             scope.spawn(move || {
                 let _permit = semaphore.acquire();
-                done.send(job()).expect("run_limited: the caller stopped listening");
+                done.send(job())
+                    .expect("run_limited: the caller stopped listening");
             });
         }
         results.iter().take(count).collect()
