@@ -163,50 +163,73 @@ fn many_generations_release_all_parties_together_with_distinct_indices() {
                     actions.store(generation + 1, Ordering::SeqCst);
                 }))
             };
+            // The first failed check; the failing party then aborts the
+            // barrier so that the others stop too and this message is the
+            // one reported.
+            let failure = Arc::new(Mutex::new(None::<String>));
             let handles: Vec<_> = pauses
                 .into_iter()
                 .map(|pauses| {
-                    let (barrier, arrived, actions) = (
+                    let (barrier, arrived, actions, failure) = (
                         Arc::clone(&barrier),
                         Arc::clone(&arrived),
                         Arc::clone(&actions),
+                        Arc::clone(&failure),
                     );
                     thread::spawn(move || {
+                        let fail = |message: String| {
+                            failure.lock().unwrap().get_or_insert(message);
+                            barrier.abort();
+                        };
                         let mut indices = Vec::new();
                         for (generation, pause) in pauses.into_iter().enumerate() {
                             if pause > 0 {
                                 thread::sleep(Duration::from_micros(pause));
                             }
                             arrived[generation].fetch_add(1, Ordering::SeqCst);
-                            let index = barrier.wait().unwrap_or_else(|e| {
-                                panic!("generation {generation}: wait returned {e:?}")
-                            });
+                            let index = match barrier.wait() {
+                                Ok(index) => index,
+                                Err(e) => {
+                                    fail(format!("generation {generation}: wait returned {e:?}"));
+                                    return indices;
+                                }
+                            };
                             let here = arrived[generation].load(Ordering::SeqCst);
-                            assert_eq!(
-                                here, parties,
-                                "generation {generation}: a party left when only {here} of \
-                                 {parties} had arrived (the barrier let it through early)"
-                            );
+                            if here != parties {
+                                fail(format!(
+                                    "generation {generation}: a party left when only {here} of \
+                                     {parties} had arrived (the barrier let it through early)"
+                                ));
+                                return indices;
+                            }
                             let runs = actions.load(Ordering::SeqCst);
-                            assert_eq!(
-                                runs,
-                                generation + 1,
-                                "generation {generation}: a party left after the action had run \
-                                 {runs} times; it must run exactly once per generation, before \
-                                 anyone leaves"
-                            );
+                            if runs != generation + 1 {
+                                fail(format!(
+                                    "generation {generation}: a party left after the action had \
+                                     run {runs} times; it must run exactly once per generation, \
+                                     before anyone leaves"
+                                ));
+                                return indices;
+                            }
                             indices.push(index);
                         }
                         indices
                     })
                 })
                 .collect();
-            let per_party = join_all_within(
-                handles,
-                PROMPTLY,
+            let finished = harness::eventually(PROMPTLY, || {
+                failure.lock().unwrap().is_some() || handles.iter().all(|h| h.is_finished())
+            });
+            // A failed check explains more than the hang it may leave behind.
+            if let Some(message) = failure.lock().unwrap().take() {
+                panic!("{message}");
+            }
+            assert!(
+                finished,
                 "the parties never got through all generations (a generation that never \
-                 released: is the arrival count reset for the next generation?)",
+                 released: is the arrival count reset for the next generation?)"
             );
+            let per_party = join_all_within(handles, PROMPTLY, "joining the parties");
             if let Some(message) = early_action.lock().unwrap().take() {
                 panic!("{message}");
             }
