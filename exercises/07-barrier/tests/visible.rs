@@ -62,12 +62,16 @@ fn wait_blocks_until_the_last_party_arrives() {
             let barrier = Arc::clone(&barrier);
             thread::spawn(move || barrier.wait())
         };
-        thread::sleep(Duration::from_millis(50));
+        // Give the first party time to arrive and block.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while barrier.n_waiting() < 1 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(barrier.n_waiting(), 1, "one party is blocked in wait");
         assert!(
             !first.is_finished(),
             "wait returned before everyone arrived"
         );
-        assert_eq!(barrier.n_waiting(), 1);
         let mine = barrier.wait().unwrap();
         let theirs = first.join().unwrap().unwrap();
         assert_ne!(mine, theirs);
