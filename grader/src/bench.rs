@@ -172,6 +172,7 @@ fn submission(
 ) -> Submission {
     Submission {
         scope: Scope::Full,
+        exercise_folder: false,
         student: name.to_string(),
         source: course.root.clone(),
         exercises: course

@@ -208,10 +208,20 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
 }
 
 fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
-    let options = args.common.options()?;
+    let mut options = args.common.options()?;
     let mut submissions = prepare::discover(&args.paths, course)?;
     if submissions.is_empty() {
         return Err(Error::new("no submissions found"));
+    }
+    // Exercise folders on their own: grade just those exercises.
+    if options.exercises.is_empty() && submissions.iter().all(|s| s.exercise_folder) {
+        let mut numbers: Vec<String> = submissions
+            .iter()
+            .flat_map(|s| s.exercises.keys().cloned())
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        options.exercises = numbers;
     }
     if let Some((k, n)) = args.shard {
         submissions.sort_by(|a, b| a.student.cmp(&b.student));

@@ -68,6 +68,9 @@ pub struct Submission {
     pub exercises: BTreeMap<String, PathBuf>,
     /// Which tests to build and run.
     pub scope: Scope,
+    /// Whether it is a single exercise folder (then only that exercise is
+    /// graded, unless `--exercise` says otherwise).
+    pub exercise_folder: bool,
 }
 
 /// Which tests a grading of a submission builds and runs.
@@ -102,6 +105,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
             source: course.root.clone(),
             exercises: exercise_sources(&course.root),
             scope: Scope::Full,
+            exercise_folder: false,
         });
     }
     for path in paths {
@@ -128,6 +132,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
                 source: path,
                 exercises: own,
                 scope: Scope::Full,
+                exercise_folder: false,
             });
             continue;
         }
@@ -154,6 +159,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
                 source: path,
                 exercises: BTreeMap::new(),
                 scope: Scope::Full,
+                exercise_folder: false,
             });
             continue;
         }
@@ -167,6 +173,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
                     exercises: exercise_sources(&dir),
                     source: dir,
                     scope: Scope::Full,
+                    exercise_folder: false,
                 });
             }
         }
@@ -219,6 +226,7 @@ fn single_exercise(path: &Path, name: String) -> Result<Submission, Error> {
         source: path.to_path_buf(),
         exercises: BTreeMap::from([(number, path.join("src"))]),
         scope: Scope::Full,
+        exercise_folder: true,
     })
 }
 

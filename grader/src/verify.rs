@@ -273,6 +273,7 @@ fn synthetic(
 ) -> Submission {
     Submission {
         scope,
+        exercise_folder: false,
         student: name.to_string(),
         source: course.root.clone(),
         exercises: exercises
