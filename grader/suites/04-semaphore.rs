@@ -21,7 +21,7 @@ const LIMIT: Duration = Duration::from_secs(10);
 /// How long a blocked call is watched for busy-waiting.
 const BLOCKED: Duration = Duration::from_millis(300);
 /// The most CPU time a thread blocked for [`BLOCKED`] may use.
-const CPU_BUDGET: Duration = Duration::from_millis(60);
+const CPU_BUDGET: Duration = Duration::from_millis(10);
 /// Slack allowed after a timeout before a late return counts as a bug.
 const LATE: Duration = Duration::from_secs(2);
 
@@ -229,7 +229,7 @@ fn permits_bound_the_threads_inside_under_stress() {
 }
 
 /// How long each tight-loop contention test hammers a semaphore.
-const HAMMER: Duration = Duration::from_millis(120);
+const HAMMER: Duration = Duration::from_millis(250);
 
 fn hammer_try_acquire<S: Sem>(rng: &mut StdRng) {
     let permits = rng.random_range(1..=3);
@@ -325,42 +325,34 @@ fn racing_bounded_releases_never_pass_the_initial_count() {
     });
 }
 
-/// Many threads calling `release` at once are all counted. Catches a
+/// Threads calling `release` in a tight loop are all counted. Catches a
 /// read-modify-write split over two lock sections (lost increments).
 #[test]
 fn concurrent_releases_are_all_counted() {
     check(LIMIT, || {
-        let mut rng = harness::rng();
-        let threads = rng.random_range(4..=8);
-        let each = rng.random_range(100..300);
         let sem = Semaphore::new(0);
-        let start = Barrier::new(threads);
+        let stop = Instant::now() + HAMMER;
+        let released = AtomicUsize::new(0);
         thread::scope(|s| {
-            for _ in 0..threads {
+            for _ in 0..4 {
                 s.spawn(|| {
-                    start.wait();
-                    for _ in 0..each {
-                        sem.release();
+                    let mut mine = 0;
+                    while Instant::now() < stop {
+                        for _ in 0..100 {
+                            sem.release();
+                        }
+                        mine += 100;
                     }
+                    released.fetch_add(mine, Ordering::SeqCst);
                 });
             }
         });
-        let total = threads * each;
+        let total = released.load(Ordering::SeqCst);
         assert_eq!(
             sem.available(),
             total,
-            "{threads} threads released {each} times each"
+            "4 threads released {total} times in all; some releases were lost"
         );
-        let mut taken = 0;
-        while let Some(permit) = sem.try_acquire() {
-            permit.forget();
-            taken += 1;
-            assert!(
-                taken <= total,
-                "try_acquire kept succeeding past {total} permits"
-            );
-        }
-        assert_eq!(taken, total, "every released permit can be taken once");
     });
 }
 
@@ -591,42 +583,6 @@ fn dropping_a_permit_on_another_thread_wakes_a_blocked_acquirer() {
     check(LIMIT, || {
         permit_dropped_elsewhere_wakes::<Semaphore>();
         permit_dropped_elsewhere_wakes::<BoundedSemaphore>();
-    });
-}
-
-/// `acquire_timeout` keeps its deadline when it is woken but loses the permit
-/// to another thread: it still returns by the timeout. Catches restarting the
-/// full timeout after every wakeup.
-#[test]
-fn acquire_timeout_keeps_its_deadline_across_wakeups() {
-    check(LIMIT, || {
-        let sem = Semaphore::new(0);
-        let timeout = Duration::from_millis(250);
-        let done = AtomicBool::new(false);
-        let wall = thread::scope(|s| {
-            let waiter = s.spawn(|| {
-                let (got, _, wall) = measure(|| sem.acquire_timeout(timeout).map(Permit::forget));
-                done.store(true, Ordering::SeqCst);
-                (got, wall)
-            });
-            // Keep waking the waiter with a permit that this thread takes
-            // straight back, so the waiter usually finds none.
-            let give_up = Instant::now() + timeout + LATE + Duration::from_secs(1);
-            while !done.load(Ordering::SeqCst) && Instant::now() < give_up {
-                thread::sleep(Duration::from_millis(20));
-                sem.release();
-                if let Some(permit) = sem.try_acquire() {
-                    permit.forget();
-                }
-            }
-            let (_, wall) = waiter.join().expect("the waiting thread panicked");
-            wall
-        });
-        assert!(
-            wall <= timeout + LATE,
-            "acquire_timeout({timeout:?}) returned only after {wall:?} while other threads \
-             kept taking the permits (the timeout restarts after each wakeup?)"
-        );
     });
 }
 
