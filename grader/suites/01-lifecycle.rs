@@ -65,9 +65,11 @@ impl Rendezvous {
     }
 }
 
-/// Waits (polling) until `flag` is set or `limit` passes; returns whether it was set.
-fn wait_for(flag: &AtomicBool, limit: Duration) -> bool {
-    eventually(limit, || flag.load(Ordering::SeqCst))
+/// Waits (polling) until `flag` is set or `deadline` passes; returns whether it was set.
+fn wait_for(flag: &AtomicBool, deadline: Instant) -> bool {
+    eventually(deadline.saturating_duration_since(Instant::now()), || {
+        flag.load(Ordering::SeqCst)
+    })
 }
 
 /// `count` random thread names, all different.
@@ -238,9 +240,11 @@ fn spawn_named_keeps_input_order_when_the_last_task_finishes_first() {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let values: Vec<u64> = (0..count).map(|_| rng.random_range(0..u64::MAX)).collect();
         let finished: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
+        // One deadline for all the waits, so a buggy run ends in MEET, not count * MEET.
+        let deadline = Instant::now() + MEET;
         let results = spawn_named(&refs, |i| {
             if i + 1 < count {
-                wait_for(&finished[i + 1], MEET);
+                wait_for(&finished[i + 1], deadline);
             }
             finished[i].store(true, Ordering::SeqCst);
             values[i]
