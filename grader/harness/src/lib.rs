@@ -158,11 +158,7 @@ pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, Duration) {
     let cpu_before = thread_cpu_time();
     let wall_before = Instant::now();
     let value = f();
-    (
-        value,
-        thread_cpu_time() - cpu_before,
-        wall_before.elapsed(),
-    )
+    (value, thread_cpu_time() - cpu_before, wall_before.elapsed())
 }
 
 /// Counts how many callers are inside a region at once, and the maximum seen.
@@ -263,12 +259,18 @@ mod tests {
     fn measure_tells_sleeping_from_spinning() {
         let ((), sleep_cpu, sleep_wall) = measure(|| thread::sleep(Duration::from_millis(100)));
         assert!(sleep_wall >= Duration::from_millis(100));
-        assert!(sleep_cpu < Duration::from_millis(50), "sleep used {sleep_cpu:?} CPU");
+        assert!(
+            sleep_cpu < Duration::from_millis(50),
+            "sleep used {sleep_cpu:?} CPU"
+        );
         let ((), spin_cpu, _) = measure(|| {
             let start = thread_cpu_time();
             while thread_cpu_time() - start < Duration::from_millis(30) {}
         });
-        assert!(spin_cpu >= Duration::from_millis(30), "spin used {spin_cpu:?} CPU");
+        assert!(
+            spin_cpu >= Duration::from_millis(30),
+            "spin used {spin_cpu:?} CPU"
+        );
     }
 
     #[test]
