@@ -7,7 +7,9 @@
 //! threads can each hold one lock of the cycle and wait for the next: a
 //! possible deadlock, even when this run did not deadlock. A cycle is
 //! harmless when one lock is a gate of every edge on it (every thread takes
-//! that outer lock first, so they never run the inner orders at once).
+//! that outer lock first, so they never run the inner orders at once), and
+//! when one thread alone took every order of it (a single-threaded test of
+//! a lock-order bug loses no points for it; the concurrent tests do).
 //!
 //! Invariant: the graph holds only edges between live locks (a dropped lock's
 //! edges are forgotten), and `gates` of an edge is the intersection of the
@@ -35,8 +37,10 @@ struct Sighting {
 struct Edge {
     /// Locks held (taken before the edge's source) at every sighting.
     gates: Vec<LockId>,
-    /// The sighting that last narrowed `gates` (or the first one).
-    example: Sighting,
+    /// One sighting for each of the first two threads seen taking this edge
+    /// (by serial number); a sighting that narrowed `gates` replaces its
+    /// thread's, so a report shows the unprotected one.
+    examples: Vec<(usize, Sighting)>,
 }
 
 #[derive(Default)]
@@ -54,6 +58,7 @@ const MAX_GATES: usize = 6;
 /// is about to block for `new` at `at`. Returns a report if that closes an
 /// unprotected cycle.
 pub(crate) fn acquire(
+    serial: usize,
     thread: &str,
     held: &[Held],
     new: LockId,
@@ -87,7 +92,7 @@ pub(crate) fn acquire(
                     new,
                     Edge {
                         gates,
-                        example: sighting,
+                        examples: vec![(serial, sighting)],
                     },
                 );
                 true
@@ -95,15 +100,24 @@ pub(crate) fn acquire(
             Some(edge) => {
                 let before = edge.gates.len();
                 edge.gates.retain(|g| gates.contains(g));
-                if edge.gates.len() != before {
-                    edge.example = sighting;
-                    true
-                } else {
-                    false
+                let narrowed = edge.gates.len() != before;
+                let known = edge.examples.iter().position(|(t, _)| *t == serial);
+                let new_thread = known.is_none() && edge.examples.len() < 2;
+                match known {
+                    Some(index) if narrowed => edge.examples[index].1 = sighting,
+                    None if new_thread || narrowed => {
+                        edge.examples.truncate(1);
+                        edge.examples.push((serial, sighting));
+                    }
+                    _ => {}
                 }
+                narrowed || new_thread
             }
         };
-        if changed && let Some(cycle) = graph.unprotected_cycle(h.id, new) {
+        if changed
+            && let Some(cycle) = graph.unprotected_cycle(h.id, new)
+            && graph.threads_on(&cycle) >= 2
+        {
             return Some(graph.describe(&cycle));
         }
     }
@@ -175,6 +189,19 @@ impl Graph {
         None
     }
 
+    /// How many distinct threads took the edges of `cycle` (capped at 2).
+    fn threads_on(&self, cycle: &[(LockId, LockId)]) -> usize {
+        let mut seen: Vec<usize> = Vec::new();
+        for &(a, b) in cycle {
+            for (t, _) in &self.out[&a][&b].examples {
+                if !seen.contains(t) {
+                    seen.push(*t);
+                }
+            }
+        }
+        seen.len()
+    }
+
     /// A report a student understands.
     fn describe(&self, cycle: &[(LockId, LockId)]) -> String {
         // Tell it in the order it happened: the edge that closed the cycle
@@ -192,9 +219,22 @@ impl Graph {
             let letter = (b'A' + (index % 26) as u8) as char;
             letter.to_string()
         };
-        let step = |&(a, b): &(LockId, LockId)| -> (String, &Sighting) {
-            let sighting = &self.out[&a][&b].example;
-            let text = format!(
+        // One sighting per edge, from different threads where possible.
+        let mut chosen: Vec<&Sighting> = Vec::new();
+        let mut used: Vec<usize> = Vec::new();
+        for &(a, b) in &cycle {
+            let examples = &self.out[&a][&b].examples;
+            let pick = examples
+                .iter()
+                .find(|(t, _)| !used.contains(t))
+                .unwrap_or(&examples[0]);
+            used.push(pick.0);
+            chosen.push(&pick.1);
+        }
+        let step = |index: usize| -> String {
+            let (a, b) = cycle[index];
+            let sighting = chosen[index];
+            format!(
                 "{} {} ({}) then {} {} ({})",
                 sighting.first.0.noun(),
                 name(a),
@@ -202,29 +242,24 @@ impl Graph {
                 sighting.second.0.noun(),
                 name(b),
                 sighting.second.1
-            );
-            (text, sighting)
+            )
         };
         let mut out = String::from("possible deadlock (locks taken in opposite orders): ");
         if cycle.len() == 2 {
-            let (first, s1) = step(&cycle[0]);
-            let (second, s2) = step(&cycle[1]);
-            let who = if s1.thread == s2.thread {
-                format!("later the same {}", s2.thread)
+            let who = if chosen[0].thread == chosen[1].thread {
+                format!("another {}", chosen[1].thread)
             } else {
-                s2.thread.clone()
+                chosen[1].thread.clone()
             };
             out.push_str(&format!(
-                "{} takes {first}; {who} takes them the other way round: {second}.",
-                s1.thread
+                "{} takes {}; {who} takes them the other way round: {}.",
+                chosen[0].thread,
+                step(0),
+                step(1)
             ));
         } else {
-            let parts: Vec<String> = cycle
-                .iter()
-                .map(|edge| {
-                    let (text, sighting) = step(edge);
-                    format!("{} takes {text}", sighting.thread)
-                })
+            let parts: Vec<String> = (0..cycle.len())
+                .map(|i| format!("{} takes {}", chosen[i].thread, step(i)))
                 .collect();
             out.push_str(&format!("the locks form a cycle: {}.", parts.join("; ")));
         }

@@ -54,7 +54,14 @@ fn before_lock(id: LockId, kind: LockKind, at: Loc) {
                 ),
             );
         }
-        if let Some(text) = lockdep::acquire(&local.shared.label(), &held, id, kind, at) {
+        if let Some(text) = lockdep::acquire(
+            local.shared.serial,
+            &local.shared.label(),
+            &held,
+            id,
+            kind,
+            at,
+        ) {
             report::fail(report::LOCK_ORDER_EXIT_CODE, &text);
         }
     });
