@@ -21,7 +21,7 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 
 /// Watchdog limit per test. A correct run takes well under a second.
-const LIMIT: Duration = Duration::from_secs(15);
+const LIMIT: Duration = Duration::from_secs(10);
 /// How long a rendezvous waits for its other parties before giving up.
 const MEET: Duration = Duration::from_secs(4);
 /// How long "eventually" facts may take on a loaded machine.

@@ -19,7 +19,7 @@ use parking_lot::{Condvar, Mutex};
 use rand::RngExt;
 
 /// Watchdog limit per test. A correct run takes well under a second.
-const LIMIT: Duration = Duration::from_secs(20);
+const LIMIT: Duration = Duration::from_secs(10);
 /// How long a probe waits for other threads before declaring them absent.
 const MEET: Duration = Duration::from_secs(4);
 
