@@ -24,6 +24,9 @@ use rand::seq::SliceRandom;
 const LIMIT: Duration = Duration::from_secs(10);
 /// How long a rendezvous waits for its other parties before giving up.
 const MEET: Duration = Duration::from_secs(4);
+/// How long a thread the test holds back waits before going on by itself
+/// (only a bug makes it wait that long; the bound keeps such a run short).
+const HOLD: Duration = Duration::from_secs(8);
 /// How long "eventually" facts may take on a loaded machine.
 const SOON: Duration = Duration::from_secs(4);
 
@@ -93,9 +96,9 @@ impl Gate {
         self.0.1.notify_all();
     }
 
-    /// Waits until the gate opens (or `MEET` passes, so a bug cannot hang us).
+    /// Waits until the gate opens (or `HOLD` passes, so a bug cannot hang us).
     fn pass(&self) {
-        let deadline = Instant::now() + MEET;
+        let deadline = Instant::now() + HOLD;
         let mut open = self.0.0.lock();
         while !*open {
             if self.0.1.wait_until(&mut open, deadline).timed_out() {
@@ -296,7 +299,7 @@ fn worker_start_returns_while_the_closure_runs_on_its_named_thread() {
         let flag = Arc::clone(&returned);
         let mut worker = Worker::new(name.clone(), move || {
             // A bounded wait: a `start` that blocks still comes back.
-            let _ = wait_for_go.recv_timeout(MEET);
+            let _ = wait_for_go.recv_timeout(HOLD);
             flag.store(true, Ordering::SeqCst);
             let me = thread::current();
             (me.name().map(str::to_string), me.id())
@@ -331,7 +334,7 @@ fn worker_state_becomes_finished_when_the_closure_returns_before_join() {
         let (go, wait_for_go) = mpsc::channel::<()>();
         let mut worker = Worker::new("stateful", move || {
             ran_in_closure.store(true, Ordering::SeqCst);
-            wait_for_go.recv_timeout(MEET).is_ok()
+            wait_for_go.recv_timeout(HOLD).is_ok()
         });
         thread::sleep(Duration::from_millis(30));
         assert_eq!(worker.state(), State::Created);
@@ -374,7 +377,7 @@ fn worker_that_panics_is_finished_and_join_reports_the_message() {
         let code = rng.random_range(0..1_000_000u32);
         let (go, wait_for_go) = mpsc::channel::<()>();
         let mut worker: Worker<u8> = Worker::new("doomed", move || {
-            let _ = wait_for_go.recv_timeout(MEET);
+            let _ = wait_for_go.recv_timeout(HOLD);
             panic!("worker error {code}");
         });
         worker.start().expect("first start");
@@ -403,7 +406,7 @@ fn worker_can_be_started_only_once_while_running_or_after_finishing() {
         let (go, wait_for_go) = mpsc::channel::<()>();
         let mut worker = Worker::new("once", move || {
             counter.fetch_add(1, Ordering::SeqCst);
-            let _ = wait_for_go.recv_timeout(MEET);
+            let _ = wait_for_go.recv_timeout(HOLD);
             "done"
         });
         worker.start().expect("first start");
