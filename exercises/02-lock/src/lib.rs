@@ -10,7 +10,8 @@ use std::fmt;
 use parking_lot::Mutex;
 
 /// A counter that many threads may increment at once, like the lesson's
-/// `counter` guarded by `threading.Lock()`.
+/// `counter` guarded by `threading.Lock()`. It is `Sync`: threads share it
+/// by reference (`thread::scope`) or in an `Arc`.
 ///
 /// The private field is a suggestion: change it as you like.
 #[derive(Debug, Default)]
@@ -101,7 +102,7 @@ impl fmt::Display for TransferError {
 impl std::error::Error for TransferError {}
 
 /// Accounts numbered `0..n` whose money moves between them but is never
-/// created or lost.
+/// created or lost. It is `Sync`: many threads transfer at once.
 ///
 /// The private field is a suggestion (one lock per account): change it as
 /// you like.

@@ -8,7 +8,8 @@ use std::thread;
 use parking_lot::Mutex;
 
 /// A counter that many threads may increment at once, like the lesson's
-/// `counter` guarded by `threading.Lock()`.
+/// `counter` guarded by `threading.Lock()`. It is `Sync`: threads share it
+/// by reference (`thread::scope`) or in an `Arc`.
 #[derive(Debug, Default)]
 pub struct Counter {
     // Invariant: every change is one read-modify-write inside one lock section.
@@ -105,7 +106,7 @@ impl fmt::Display for TransferError {
 impl std::error::Error for TransferError {}
 
 /// Accounts numbered `0..n` whose money moves between them but is never
-/// created or lost.
+/// created or lost. It is `Sync`: many threads transfer at once.
 #[derive(Debug)]
 pub struct Bank {
     // One lock per account, so transfers between different accounts run in
