@@ -11,7 +11,7 @@ use parking_lot::{Condvar, Mutex};
 use rand::RngExt;
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -209,6 +209,34 @@ fn fetches_every_entry_exactly_once_duplicates_included() {
             );
             let wanted: Vec<Result<Vec<u8>, String>> = urls.iter().map(|u| Ok(body(u))).collect();
             assert_eq!(results, wanted, "results, in input order");
+        }
+    });
+}
+
+/// Many workers hammering the queue with instant fetches: still no entry is
+/// fetched twice or skipped. Catches taking the next URL in two steps (read
+/// the next index, then write it back), which lets two workers take the same
+/// entry.
+#[test]
+fn no_entry_is_taken_twice_when_workers_race_for_the_queue() {
+    check(LIMIT, || {
+        let mut rng = harness::rng();
+        for _ in 0..150 {
+            let workers = rng.random_range(4..9);
+            // Bare numbers: the cheaper each fetch, the harder the queue is hit.
+            let urls: Vec<String> = (0..rng.random_range(500..1500))
+                .map(|i| i.to_string())
+                .collect();
+            let calls: Vec<AtomicUsize> = urls.iter().map(|_| AtomicUsize::new(0)).collect();
+            download_all(&as_strs(&urls), workers, |url| {
+                let i: usize = url.parse().unwrap();
+                calls[i].fetch_add(1, Ordering::SeqCst);
+                Ok(Vec::new())
+            });
+            for (i, count) in calls.iter().enumerate() {
+                let count = count.load(Ordering::SeqCst);
+                assert_eq!(count, 1, "entry {i} was fetched {count} times");
+            }
         }
     });
 }
