@@ -5,7 +5,7 @@
 
 use std::error::Error;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};

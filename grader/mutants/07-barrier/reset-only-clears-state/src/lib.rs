@@ -31,6 +31,7 @@ enum Phase {
     /// The last party arrived: the waiters are leaving with `Ok`.
     Draining,
     /// `reset` was called while parties were waiting: they are leaving with `Err`.
+    #[allow(dead_code)] // the bug: reset never uses this phase
     Resetting,
     /// Broken by `abort`, a timeout or a panicking action, until `reset`.
     Broken,
