@@ -120,11 +120,15 @@ fn no_urls_means_no_results() {
 }
 
 #[test]
-fn zero_workers_is_refused() {
-    let outcome = within(Duration::from_secs(2), || {
-        std::panic::catch_unwind(|| download_all(&["u"], 0, |_| Ok(Vec::new()))).is_err()
+fn zero_workers_is_refused_but_one_worker_is_fine() {
+    let (refused, one_worker) = within(Duration::from_secs(2), || {
+        let refused =
+            std::panic::catch_unwind(|| download_all(&["u"], 0, |_| Ok(Vec::new()))).is_err();
+        let one_worker = download_all(&["u", "v"], 1, |url| Ok(url.as_bytes().to_vec()));
+        (refused, one_worker)
     });
-    assert!(outcome, "download_all must panic when max_workers is 0");
+    assert!(refused, "download_all must panic when max_workers is 0");
+    assert_eq!(one_worker, vec![Ok(b"u".to_vec()), Ok(b"v".to_vec())]);
 }
 
 #[test]
