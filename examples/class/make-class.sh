@@ -10,7 +10,8 @@
 #   cleo-racy        solved, but with races: a lost update (02) and `if` instead
 #                    of `while` around a condition-variable wait (06)
 #   dev-deadlock     solved, but two locks taken in opposite orders (02) and a
-#                    lost wakeup (05): tests hang until a watchdog ends them
+#                    reentrant lock that is not reentrant (03): tests hang
+#                    until a watchdog ends them
 #   eli-no-compile   solved, but exercise 04 has a type error
 #   fay-empty        nothing submitted
 set -euo pipefail
@@ -58,7 +59,7 @@ put cleo-racy 06 "$(mutant 06 pop-if-not-while)"
 
 for nn in $all; do put dev-deadlock "$nn" "$(solution "$nn")"; done
 put dev-deadlock 02 "$(mutant 02 transfer-locks-from-then-to)"
-put dev-deadlock 05 "$(mutant 05 wait-checks-the-flag-then-relocks)"
+put dev-deadlock 03 "$(mutant 03 not-reentrant)"
 
 for nn in $all; do put eli-no-compile "$nn" "$(solution "$nn")"; done
 lib="$out/eli-no-compile/exercises/$(topic 04)/src/lib.rs"

@@ -320,13 +320,24 @@ fn excerpt(stdout: &str, stderr: &str) -> String {
             .collect::<Vec<_>>()
             .join("\n");
     }
-    let seed_line = stdout.lines().find(|l| l.starts_with("seed: "));
+    // What the test itself printed, without libtest's own lines.
+    let printed: Vec<&str> = stdout
+        .lines()
+        .map(|line| match line.strip_prefix("test ") {
+            Some(rest) => rest.split_once(" ... ").map(|(_, after)| after).unwrap_or(line),
+            None => line,
+        })
+        .filter(|l| {
+            !l.trim().is_empty()
+                && !l.starts_with("running ")
+                && !l.starts_with("test result: ")
+                && *l != "ok"
+                && *l != "FAILED"
+        })
+        .collect();
+    let seed_line = printed.iter().find(|l| l.starts_with("seed: "));
     if text.is_empty() {
-        let out: Vec<&str> = stdout
-            .lines()
-            .filter(|l| !l.starts_with("running ") && !l.trim().is_empty())
-            .chain(stderr.lines())
-            .collect();
+        let out: Vec<&str> = printed.iter().copied().chain(stderr.lines()).collect();
         text = out[out.len().saturating_sub(15)..].join("\n");
     } else if let Some(seed) = seed_line {
         text = format!("{seed}\n{text}");
