@@ -460,3 +460,36 @@ fn render_key(key: &str) -> String {
         serde_json::to_string(key).expect("a string serializes")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_functions_are_read_from_a_suite() {
+        let source = "use x;\n#[test]\n/// doc\n#[cfg(unix)]\nfn first_test() {}\n\nfn helper() {}\n#[test]\npub fn second() {}\n";
+        assert_eq!(declared_tests(source), ["first_test", "second"]);
+    }
+
+    #[test]
+    fn exercise_numbers_come_from_folder_names() {
+        assert_eq!(exercise_number("05-event"), Some("05"));
+        assert_eq!(exercise_number("05"), Some("05"));
+        assert_eq!(exercise_number("5-event"), None);
+        assert_eq!(exercise_number("055"), None);
+        assert_eq!(exercise_number("target"), None);
+    }
+
+    #[test]
+    fn dependencies_render_inline() {
+        let spec: toml::Value = toml::from_str::<toml::Table>(
+            "d = { version = \"1\", features = [\"derive\"], path = \"/a b\" }",
+        )
+        .unwrap()["d"]
+            .clone();
+        assert_eq!(
+            render_inline(&spec),
+            "{ features = [\"derive\"], path = \"/a b\", version = \"1\" }"
+        );
+    }
+}

@@ -324,7 +324,10 @@ fn excerpt(stdout: &str, stderr: &str) -> String {
     let printed: Vec<&str> = stdout
         .lines()
         .map(|line| match line.strip_prefix("test ") {
-            Some(rest) => rest.split_once(" ... ").map(|(_, after)| after).unwrap_or(line),
+            Some(rest) => rest
+                .split_once(" ... ")
+                .map(|(_, after)| after)
+                .unwrap_or(line),
             None => line,
         })
         .filter(|l| {
@@ -549,6 +552,58 @@ mod tests {
         assert!(text.ends_with("bend"));
         assert!(text.contains(&format!("{} bytes not kept", 2 * KEEP_BYTES + 3)));
         assert_eq!(captured.total, 4 * KEEP_BYTES as u64 + 3);
+    }
+
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    #[test]
+    fn a_process_that_runs_too_long_is_killed_at_its_limit() {
+        let output = run_process(sh("echo started; sleep 30"), Duration::from_millis(300)).unwrap();
+        assert!(output.timed_out);
+        assert!(output.status.is_none());
+        assert!(output.duration >= Duration::from_millis(300));
+        assert!(
+            output.duration < Duration::from_secs(5),
+            "{:?}",
+            output.duration
+        );
+        assert_eq!(output.stdout.text(), "started\n");
+    }
+
+    #[test]
+    fn a_flood_of_output_is_stopped_and_counted() {
+        let output = run_process(sh("yes flood"), Duration::from_secs(60)).unwrap();
+        assert!(output.flooded);
+        assert!(output.total_bytes > FLOOD_BYTES);
+        assert!(output.stdout.text().len() < 3 * KEEP_BYTES);
+    }
+
+    #[test]
+    fn processes_left_behind_do_not_hold_the_grader() {
+        // The child exits at once but leaves a grandchild holding the pipes.
+        let started = Instant::now();
+        let output = run_process(sh("sleep 30 & echo done"), Duration::from_secs(20)).unwrap();
+        assert!(output.status.is_some_and(|s| s.success()));
+        assert!(!output.timed_out);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(output.stdout.text(), "done\n");
+    }
+
+    #[test]
+    fn exit_codes_and_signals_are_kept() {
+        let output = run_process(sh("exit 3"), Duration::from_secs(20)).unwrap();
+        assert_eq!(output.status.and_then(|s| s.code()), Some(3));
+        let output = run_process(sh("kill -SEGV $$"), Duration::from_secs(20)).unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(output.status.and_then(|s| s.signal()), Some(11));
     }
 
     #[test]
