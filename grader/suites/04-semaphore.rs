@@ -5,6 +5,7 @@
 //! below, so a bug in either one loses the points.
 
 use std::collections::HashSet;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
@@ -116,6 +117,7 @@ fn exactly_k_of_n<S: Sem>(rng: &mut StdRng) {
     let tried = Barrier::new(n + 1);
     let go = AtomicUsize::new(0);
     let won = AtomicUsize::new(0);
+    let panicked = AtomicBool::new(false);
     let mut wrong = None;
     thread::scope(|s| {
         for _ in 0..n {
@@ -123,7 +125,14 @@ fn exactly_k_of_n<S: Sem>(rng: &mut StdRng) {
                 for round in 1..=rounds {
                     start.wait();
                     start_together(&go, round);
-                    let permit = sem.try_take();
+                    // A panic must not strand the others at the barrier.
+                    let permit = match panic::catch_unwind(AssertUnwindSafe(|| sem.try_take())) {
+                        Ok(permit) => permit,
+                        Err(_) => {
+                            panicked.store(true, Ordering::SeqCst);
+                            None
+                        }
+                    };
                     if permit.is_some() {
                         won.fetch_add(1, Ordering::SeqCst);
                     }
@@ -143,6 +152,11 @@ fn exactly_k_of_n<S: Sem>(rng: &mut StdRng) {
             }
         }
     });
+    assert!(
+        !panicked.load(Ordering::SeqCst),
+        "{}: try_acquire panicked when {n} threads called it at once on {k} permits",
+        S::KIND
+    );
     if let Some((round, won)) = wrong {
         panic!(
             "{}: {n} threads called try_acquire at once on {k} permits; exactly {k} must \
@@ -443,17 +457,30 @@ fn blocked_acquire_does_not_busy_wait() {
         let sem = Semaphore::new(0);
         let bounded = BoundedSemaphore::new(1);
         let held = bounded.acquire();
+        let started = AtomicUsize::new(0);
         thread::scope(|s| {
-            let blocked = s.spawn(|| measure(|| sem.acquire().forget()));
-            let timed_out = s.spawn(|| measure(|| bounded.acquire_timeout(BLOCKED).is_some()));
+            let blocked = s.spawn(|| {
+                started.fetch_add(1, Ordering::SeqCst);
+                measure(|| sem.acquire().forget())
+            });
+            let timed_out = s.spawn(|| {
+                started.fetch_add(1, Ordering::SeqCst);
+                measure(|| bounded.acquire_timeout(BLOCKED).is_some())
+            });
+            // Measure a real 300 ms block even if the threads start late.
+            assert!(eventually(Duration::from_secs(3), || started
+                .load(Ordering::SeqCst)
+                == 2));
             thread::sleep(BLOCKED);
             sem.release();
             let ((), cpu, wall) = blocked.join().expect("the blocked acquirer panicked");
+            println!("acquire: blocked {wall:?}, used {cpu:?} of CPU");
             assert!(
                 cpu < CPU_BUDGET,
                 "Semaphore::acquire blocked for {wall:?} and used {cpu:?} of CPU (busy-waiting?)"
             );
             let (got, cpu, wall) = timed_out.join().expect("the timed acquirer panicked");
+            println!("acquire_timeout: blocked {wall:?}, used {cpu:?} of CPU");
             assert!(!got, "acquire_timeout got a permit that was held all along");
             assert!(
                 cpu < CPU_BUDGET,

@@ -371,20 +371,28 @@ fn clear_makes_later_waits_block_until_the_next_set() {
 fn blocked_wait_does_not_busy_wait() {
     check(LIMIT, || {
         let event = Event::new();
+        let started = AtomicBool::new(false);
         let (timed, waiting) = thread::scope(|s| {
-            let waiting = s.spawn(|| measure(|| event.wait()));
+            let waiting = s.spawn(|| {
+                started.store(true, Ordering::SeqCst);
+                measure(|| event.wait())
+            });
+            // The waiter must block for the whole 300 ms, even if it starts late.
+            assert!(eventually(Duration::from_secs(3), || started.load(Ordering::SeqCst)));
             let timed = s.spawn(|| measure(|| event.wait_timeout(BLOCKED)));
             let timed = timed.join().expect("the timed waiter panicked");
             event.set();
             (timed, waiting.join().expect("the waiter panicked"))
         });
         let (got, cpu, wall) = timed;
+        println!("wait_timeout: blocked {wall:?}, used {cpu:?} of CPU");
         assert!(!got, "wait_timeout returned true before the event was set");
         assert!(
             cpu < CPU_BUDGET,
             "wait_timeout blocked for {wall:?} and used {cpu:?} of CPU (busy-waiting?)"
         );
         let ((), cpu, wall) = waiting;
+        println!("wait: blocked {wall:?}, used {cpu:?} of CPU");
         assert!(
             cpu < CPU_BUDGET,
             "wait blocked for {wall:?} and used {cpu:?} of CPU (busy-waiting?)"
@@ -440,21 +448,22 @@ fn set_racing_with_wait_never_loses_a_waiter() {
     check(LIMIT, || {
         let mut rng = harness::rng();
         let waiters = 4;
-        let rounds = 1000;
+        let rounds = 1500;
         let event = Event::new();
         let start = Barrier::new(waiters + 1);
         let go = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let returned = Tally::default();
         let saw_false = AtomicBool::new(false);
-        // Half the rounds set() right as the waiters enter wait (where a lost
-        // wakeup hides), the others later, mostly once they are asleep.
+        // A third of the rounds set() right as the waiters enter wait (where a
+        // lost wakeup hides), the others a little later, mostly once they are
+        // asleep (where a set() that notifies too early hides).
         let delays: Vec<u32> = (0..rounds)
             .map(|_| {
-                if rng.random_bool(0.5) {
+                if rng.random_bool(0.3) {
                     rng.random_range(0..4)
                 } else {
-                    rng.random_range(0..3000)
+                    rng.random_range(1000..4000)
                 }
             })
             .collect();
