@@ -14,6 +14,7 @@
 //!   blocked yet?" style checks.
 
 use std::any::Any;
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -57,7 +58,6 @@ pub fn check<T>(limit: Duration, body: impl FnOnce() -> T) -> T {
     let value = body();
     drop(watchdog);
     if let Some(path) = pass_file {
-        use std::io::Write;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -95,7 +95,10 @@ impl Watchdog {
             .spawn(move || {
                 // A message or a closed channel both mean "disarmed".
                 if let Err(mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
-                    eprintln!(
+                    // Straight to the stderr handle: `eprintln!` would go to
+                    // libtest's capture buffer, which is lost when we exit.
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "\nWATCHDOG: test `{test}` still running after {limit:?} while {what}.\n\
                          The likely cause is a deadlock (a lock never released, two locks taken \
                          in opposite orders) or a lost wakeup (a waiter that is never notified).",
