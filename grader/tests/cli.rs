@@ -443,6 +443,18 @@ fn export_builds_on_its_own_and_its_stubs_fail_their_visible_tests() {
     run(&["test", "--offline", "-p", &format!("exercise-{NN}")])
         .failure()
         .stdout(predicate::str::contains("not yet implemented"));
+    // Every exercise's visible tests fail on its stub.
+    let output = run(&["test", "--offline", "--workspace", "--no-fail-fast"])
+        .failure()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let failed_binaries = stdout.matches("test result: FAILED").count();
+    let exercises = fs::read_dir(export.join("exercises")).unwrap().count();
+    assert!(
+        failed_binaries >= exercises,
+        "{failed_binaries} failing test binaries for {exercises} exercises:\n{stdout}"
+    );
 }
 
 #[test]
