@@ -79,18 +79,14 @@ impl Waiters {
             "the waiter threads did not start"
         );
         let stats = self.stats.lock().unwrap().clone();
-        if stats.iter().all(Option::is_some) {
-            // All asleep at once means all are inside their wait (nobody runs
-            // to hold the event's lock meanwhile). Spurious "not asleep" only
-            // costs time, so keep polling; give up quietly after 3 s and rely
-            // on the pause below.
-            eventually(Duration::from_secs(3), || {
+        // All asleep at once means all are inside their wait (nobody runs to
+        // hold the event's lock meanwhile). A waiter that never sleeps (one
+        // that spins) is caught elsewhere; here it only costs a longer pause.
+        let asleep = stats.iter().all(Option::is_some)
+            && eventually(Duration::from_secs(1), || {
                 stats.iter().flatten().all(|path| is_asleep(path))
             });
-            thread::sleep(Duration::from_millis(30));
-        } else {
-            thread::sleep(Duration::from_millis(150));
-        }
+        thread::sleep(Duration::from_millis(if asleep { 30 } else { 150 }));
         assert_eq!(
             self.returned(),
             0,
