@@ -181,6 +181,19 @@ pub fn verify(
                     ));
                 }
             }
+            // When an exercise does not build, its tests are read from the
+            // suite's source (`#[test] fn name`); that reading must be right.
+            let mut declared: Vec<&str> =
+                exercise.declared_tests.iter().map(String::as_str).collect();
+            let mut sorted = listed.clone();
+            declared.sort_unstable();
+            sorted.sort_unstable();
+            if declared != sorted {
+                problems.push(format!(
+                    "the suite's source declares tests {declared:?} but its binary lists {sorted:?}; \
+                     write each test as a plain `#[test] fn name` (no macros, no modules)"
+                ));
+            }
         }
 
         check_graded("the stub", &stub, &mut problems);
