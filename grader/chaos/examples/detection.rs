@@ -61,7 +61,7 @@ const MODES: [(&str, &str); 5] = [
     ("noise", "noise"),
     ("+spurious", "noise,spurious"),
     ("+lockdep", "noise,spurious,lockdep"),
-    ("all", "on"),
+    ("all", "all"),
 ];
 
 fn main() {
