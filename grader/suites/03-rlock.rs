@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,10 @@ const PATIENCE: Duration = Duration::from_secs(5);
 /// How long the worker threads of a stress test may take (a correct run
 /// takes well under a second).
 const WORK_LIMIT: Duration = Duration::from_secs(8);
+/// How long each stress test keeps its threads busy. Stress is measured in
+/// time, not in operations, so that the threads really overlap on a busy
+/// machine and a slow implementation still finishes quickly.
+const STRESS: Duration = Duration::from_millis(250);
 /// The most CPU time that threads blocked in `lock()` for 300 ms may use
 /// in total (sleeping waiters use well under 1 ms; spinning ones, tens).
 const BUSY_CPU: Duration = Duration::from_millis(10);
@@ -33,6 +37,11 @@ const BUSY_CPU: Duration = Duration::from_millis(10);
 const SNAPSHOT_THREADS: usize = 3;
 
 fn assert_send_sync<T: Send + Sync>() {}
+
+/// Whether a stress loop that started at `start` should go on.
+fn busy(start: Instant) -> bool {
+    start.elapsed() < STRESS
+}
 
 /// One seed per worker thread, drawn from the test's seeded generator.
 fn seeds(rng: &mut StdRng, n: usize) -> Vec<u64> {
@@ -327,15 +336,16 @@ fn only_one_thread_holds_the_lock_at_a_time() {
     check(LIMIT, || {
         let mut rng = harness::rng();
         let threads = rng.random_range(4..=8);
-        let rounds = rng.random_range(300..=500);
         let lock = Arc::new(RLock::new(Cell::new(0u64)));
         let meter = Arc::new(Meter::new());
         let seeds = seeds(&mut rng, threads);
         let (shared, inside) = (Arc::clone(&lock), Arc::clone(&meter));
-        run_threads(threads, "threads taking turns", move |t| {
+        let rounds = run_threads(threads, "threads taking turns", move |t| {
             let (lock, meter) = (&*shared, &*inside);
             let mut rng = StdRng::seed_from_u64(seeds[t]);
-            for _ in 0..rounds {
+            let mut rounds = 0u64;
+            let start = Instant::now();
+            while busy(start) {
                 let outer = if rng.random_bool(0.3) {
                     lock.try_lock().unwrap_or_else(|| lock.lock())
                 } else {
@@ -361,7 +371,9 @@ fn only_one_thread_holds_the_lock_at_a_time() {
                 );
                 drop(inside);
                 drop(outer);
+                rounds += 1;
             }
+            rounds
         });
         assert_eq!(
             meter.max(),
@@ -369,11 +381,61 @@ fn only_one_thread_holds_the_lock_at_a_time() {
             "{} threads were inside the lock at the same time",
             meter.max()
         );
-        let total = lock.lock().get();
+        let (total, expected) = (lock.lock().get(), rounds.iter().sum::<u64>());
         assert_eq!(
-            total,
-            (threads * rounds) as u64,
-            "{threads} threads made {rounds} updates each; some were lost"
+            total, expected,
+            "{threads} threads made {expected} updates in total; some were lost"
+        );
+    });
+}
+
+/// Threads hammer the lock with very short critical sections, half of them
+/// polling with `try_lock`, the others blocking in `lock()`: never more than
+/// one thread is inside and no update is lost. Catches a `lock()` that sees
+/// the lock free and claims it in two separate critical sections (a polling
+/// `try_lock` slips in between), and `if` instead of `while` around the wait.
+#[test]
+fn try_lock_pollers_and_blocking_lockers_never_overlap() {
+    check(LIMIT, || {
+        let mut rng = harness::rng();
+        let threads = 2 * rng.random_range(2..=3);
+        let lock = Arc::new(RLock::new(Cell::new(0u64)));
+        let meter = Arc::new(Meter::new());
+        let gate = Arc::new(Barrier::new(threads));
+        let (shared, inside) = (Arc::clone(&lock), Arc::clone(&meter));
+        let updates = run_threads(threads, "pollers and lockers", move |t| {
+            let (lock, meter) = (&*shared, &*inside);
+            let mut updates = 0u64;
+            gate.wait();
+            let start = Instant::now();
+            while busy(start) {
+                let guard = if t % 2 == 0 {
+                    match lock.try_lock() {
+                        Some(guard) => guard,
+                        None => {
+                            std::hint::spin_loop();
+                            continue;
+                        }
+                    }
+                } else {
+                    lock.lock()
+                };
+                let _inside = meter.enter();
+                guard.set(guard.get() + 1);
+                updates += 1;
+            }
+            updates
+        });
+        assert_eq!(
+            meter.max(),
+            1,
+            "{} threads were inside the lock at the same time",
+            meter.max()
+        );
+        let (total, expected) = (lock.lock().get(), updates.iter().sum::<u64>());
+        assert_eq!(
+            total, expected,
+            "{threads} threads made {expected} updates in total; some were lost"
         );
     });
 }
@@ -563,7 +625,8 @@ fn ledger_total_is_consistent_while_transfers_run() {
                 if t < threads {
                     let _running = Running(Arc::clone(&running));
                     let mut rng = StdRng::seed_from_u64(seeds[t]);
-                    for _ in 0..8000 {
+                    let start = Instant::now();
+                    while busy(start) {
                         let from = rng.random_range(0..n);
                         let to = rng.random_range(0..n);
                         let _ = ledger.transfer(from, to, rng.random_range(1..=80));
@@ -605,7 +668,8 @@ fn ledger_concurrent_operations_conserve_every_balance() {
             let ledger = &*shared;
             let mut rng = StdRng::seed_from_u64(seeds[t]);
             let mut net = vec![0i64; n];
-            for _ in 0..1500 {
+            let start = Instant::now();
+            while busy(start) {
                 let i = rng.random_range(0..n);
                 let j = rng.random_range(0..n);
                 let amount = rng.random_range(1..=40);
