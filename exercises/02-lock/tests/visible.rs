@@ -26,69 +26,81 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 
 #[test]
 fn counter_starts_at_zero_and_counts() {
-    let counter = Counter::new();
-    assert_eq!(counter.get(), 0);
-    counter.increment();
-    counter.increment();
-    counter.add(40);
-    assert_eq!(counter.get(), 42);
+    within(Duration::from_secs(10), || {
+        let counter = Counter::new();
+        assert_eq!(counter.get(), 0);
+        counter.increment();
+        counter.increment();
+        counter.add(40);
+        assert_eq!(counter.get(), 42);
+    });
 }
 
 #[test]
 fn counter_is_shared_by_reference_between_threads() {
-    let counter = Counter::new();
-    thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| {
-                for _ in 0..1000 {
-                    counter.increment();
-                }
-            });
-        }
+    within(Duration::from_secs(10), || {
+        let counter = Counter::new();
+        thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..1000 {
+                        counter.increment();
+                    }
+                });
+            }
+        });
+        assert_eq!(counter.get(), 4000);
     });
-    assert_eq!(counter.get(), 4000);
 }
 
 #[test]
 fn count_in_parallel_runs_the_lessons_example() {
-    assert_eq!(
-        within(Duration::from_secs(10), || count_in_parallel(5, 100_000)),
-        500_000
-    );
+    within(Duration::from_secs(10), || {
+        assert_eq!(
+            within(Duration::from_secs(10), || count_in_parallel(5, 100_000)),
+            500_000
+        );
+    });
 }
 
 #[test]
 fn bank_reports_balances_and_total() {
-    let bank = Bank::new(&[10, 20, 30]);
-    assert_eq!(bank.balance(0), Some(10));
-    assert_eq!(bank.balance(2), Some(30));
-    assert_eq!(bank.balance(3), None);
-    assert_eq!(bank.total(), 60);
+    within(Duration::from_secs(10), || {
+        let bank = Bank::new(&[10, 20, 30]);
+        assert_eq!(bank.balance(0), Some(10));
+        assert_eq!(bank.balance(2), Some(30));
+        assert_eq!(bank.balance(3), None);
+        assert_eq!(bank.total(), 60);
+    });
 }
 
 #[test]
 fn transfer_moves_money() {
-    let bank = Bank::new(&[10, 20, 30]);
-    assert_eq!(bank.transfer(2, 0, 25), Ok(()));
-    assert_eq!(bank.balance(0), Some(35));
-    assert_eq!(bank.balance(2), Some(5));
-    assert_eq!(bank.total(), 60);
+    within(Duration::from_secs(10), || {
+        let bank = Bank::new(&[10, 20, 30]);
+        assert_eq!(bank.transfer(2, 0, 25), Ok(()));
+        assert_eq!(bank.balance(0), Some(35));
+        assert_eq!(bank.balance(2), Some(5));
+        assert_eq!(bank.total(), 60);
+    });
 }
 
 #[test]
 fn transfer_refuses_and_changes_nothing() {
-    let bank = Bank::new(&[10, 20]);
-    assert_eq!(bank.transfer(5, 0, 1), Err(TransferError::NoSuchAccount(5)));
-    assert_eq!(bank.transfer(0, 7, 1), Err(TransferError::NoSuchAccount(7)));
-    assert_eq!(bank.transfer(1, 1, 1), Err(TransferError::SameAccount));
-    assert_eq!(
-        bank.transfer(0, 1, 11),
-        Err(TransferError::InsufficientFunds {
-            available: 10,
-            requested: 11
-        })
-    );
-    assert_eq!((bank.balance(0), bank.balance(1)), (Some(10), Some(20)));
+    within(Duration::from_secs(10), || {
+        let bank = Bank::new(&[10, 20]);
+        assert_eq!(bank.transfer(5, 0, 1), Err(TransferError::NoSuchAccount(5)));
+        assert_eq!(bank.transfer(0, 7, 1), Err(TransferError::NoSuchAccount(7)));
+        assert_eq!(bank.transfer(1, 1, 1), Err(TransferError::SameAccount));
+        assert_eq!(
+            bank.transfer(0, 1, 11),
+            Err(TransferError::InsufficientFunds {
+                available: 10,
+                requested: 11
+            })
+        );
+        assert_eq!((bank.balance(0), bank.balance(1)), (Some(10), Some(20)));
+    });
 }
 
 #[test]

@@ -27,14 +27,16 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 
 #[test]
 fn guard_derefs_to_the_value() {
-    let lock = RLock::new(41);
-    let guard = lock.lock();
-    assert_eq!(*guard + 1, 42);
+    within(Duration::from_secs(10), || {
+        let lock = RLock::new(41);
+        let guard = lock.lock();
+        assert_eq!(*guard + 1, 42);
+    });
 }
 
 #[test]
 fn the_owner_may_lock_again() {
-    within(Duration::from_secs(5), || {
+    within(Duration::from_secs(10), || {
         let lock = RLock::new(Cell::new(0));
         let outer = lock.lock();
         let inner = lock.lock();
@@ -52,24 +54,26 @@ fn the_owner_may_lock_again() {
 
 #[test]
 fn another_thread_cannot_try_lock_while_it_is_owned() {
-    let lock = RLock::new(());
-    let guard = lock.lock();
-    thread::scope(|scope| {
-        scope.spawn(|| {
-            assert!(lock.try_lock().is_none());
-            assert!(!lock.is_owned());
-            assert_eq!(lock.recursion_count(), 0);
+    within(Duration::from_secs(10), || {
+        let lock = RLock::new(());
+        let guard = lock.lock();
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                assert!(lock.try_lock().is_none());
+                assert!(!lock.is_owned());
+                assert_eq!(lock.recursion_count(), 0);
+            });
         });
-    });
-    drop(guard);
-    thread::scope(|scope| {
-        scope.spawn(|| assert!(lock.try_lock().is_some()));
+        drop(guard);
+        thread::scope(|scope| {
+            scope.spawn(|| assert!(lock.try_lock().is_some()));
+        });
     });
 }
 
 #[test]
 fn ledger_transfer_moves_money_and_keeps_the_total() {
-    within(Duration::from_secs(5), || {
+    within(Duration::from_secs(10), || {
         let ledger = Ledger::new(&[100, 0, 50]);
         assert_eq!(ledger.transfer(0, 1, 30), Ok(()));
         assert_eq!(ledger.balance(0), Some(70));
@@ -80,7 +84,7 @@ fn ledger_transfer_moves_money_and_keeps_the_total() {
 
 #[test]
 fn ledger_refuses_and_changes_nothing() {
-    within(Duration::from_secs(5), || {
+    within(Duration::from_secs(10), || {
         let ledger = Ledger::new(&[10, 20]);
         assert_eq!(ledger.transfer(0, 9, 1), Err(LedgerError::NoSuchAccount(9)));
         assert_eq!(
@@ -98,7 +102,7 @@ fn ledger_refuses_and_changes_nothing() {
 
 #[test]
 fn ledger_is_shared_between_threads() {
-    within(Duration::from_secs(5), || {
+    within(Duration::from_secs(10), || {
         let ledger = Ledger::new(&[1000, 1000]);
         thread::scope(|scope| {
             scope.spawn(|| {
@@ -119,17 +123,19 @@ fn ledger_is_shared_between_threads() {
 
 #[test]
 fn rlock_around_a_refcell_can_be_shared() {
-    let lock = RLock::new(RefCell::new(Vec::new()));
-    thread::scope(|scope| {
-        for t in 0..4 {
-            let lock = &lock;
-            scope.spawn(move || {
-                let guard = lock.lock();
-                guard.borrow_mut().push(t);
-            });
-        }
+    within(Duration::from_secs(10), || {
+        let lock = RLock::new(RefCell::new(Vec::new()));
+        thread::scope(|scope| {
+            for t in 0..4 {
+                let lock = &lock;
+                scope.spawn(move || {
+                    let guard = lock.lock();
+                    guard.borrow_mut().push(t);
+                });
+            }
+        });
+        let mut seen = lock.lock().borrow().clone();
+        seen.sort();
+        assert_eq!(seen, [0, 1, 2, 3]);
     });
-    let mut seen = lock.lock().borrow().clone();
-    seen.sort();
-    assert_eq!(seen, [0, 1, 2, 3]);
 }
