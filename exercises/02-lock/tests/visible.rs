@@ -2,6 +2,7 @@
 //! `count_in_parallel` and `Bank`. The hidden tests go further (many threads,
 //! random inputs, snapshots taken while transfers run, deadlock checks).
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -9,18 +10,17 @@ use std::time::Duration;
 use exercise_02::{Bank, Counter, TransferError, count_in_parallel};
 
 /// Runs `f` on its own thread and fails the test if it does not finish within
-/// `limit` (a deadlock in the code under test must not hang the test run).
+/// `limit` (a deadlock in the code under test must not hang the test run). A
+/// panic inside `f` fails the test with its own message.
 fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (done, result) = mpsc::channel();
     thread::spawn(move || {
-        let _ = done.send(f());
+        let _ = done.send(panic::catch_unwind(AssertUnwindSafe(f)));
     });
     match result.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("still running after {limit:?}: a deadlock?")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the code under test panicked"),
+        Ok(Ok(value)) => value,
+        Ok(Err(payload)) => panic::resume_unwind(payload),
+        Err(_) => panic!("still running after {limit:?}: a deadlock, or a lost wakeup?"),
     }
 }
 

@@ -3,6 +3,7 @@
 //! busy-wait checks, snapshots taken while transfers run).
 
 use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -10,18 +11,17 @@ use std::time::Duration;
 use exercise_03::{Ledger, LedgerError, RLock};
 
 /// Runs `f` on its own thread and fails the test if it does not finish within
-/// `limit` (a deadlock in the code under test must not hang the test run).
+/// `limit` (a deadlock in the code under test must not hang the test run). A
+/// panic inside `f` fails the test with its own message.
 fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (done, result) = mpsc::channel();
     thread::spawn(move || {
-        let _ = done.send(f());
+        let _ = done.send(panic::catch_unwind(AssertUnwindSafe(f)));
     });
     match result.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("still running after {limit:?}: a deadlock?")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the code under test panicked"),
+        Ok(Ok(value)) => value,
+        Ok(Err(payload)) => panic::resume_unwind(payload),
+        Err(_) => panic!("still running after {limit:?}: a deadlock, or a lost wakeup?"),
     }
 }
 
