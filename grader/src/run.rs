@@ -244,6 +244,14 @@ fn judge(
                 watchdog: Watchdog::Harness,
             }
         }
+        // The chaos stand-in found a lock-order cycle or a deadlock and said
+        // so on stderr, in a paragraph a student can read.
+        Some(code) if code == chaos::LOCK_ORDER_EXIT_CODE || code == chaos::DEADLOCK_EXIT_CODE => {
+            Outcome::Failed {
+                message: chaos_verdict(stderr)
+                    .unwrap_or_else(|| format!("the test process exited with code {code}")),
+            }
+        }
         Some(101) => Outcome::Failed {
             message: panic_message(stderr).unwrap_or_else(|| "the test failed".to_string()),
         },
@@ -257,6 +265,14 @@ fn judge(
             }
         }
     }
+}
+
+/// The chaos stand-in's verdict in a test's stderr: the paragraph that starts
+/// with [`chaos::VERDICT_PREFIX`], without the prefix.
+pub fn chaos_verdict(stderr: &str) -> Option<String> {
+    let start = stderr.find(chaos::VERDICT_PREFIX)? + chaos::VERDICT_PREFIX.len();
+    let paragraph = stderr[start..].split("\n\n").next().unwrap_or_default();
+    Some(paragraph.trim().to_string())
 }
 
 /// The first panic message in a test's stderr, e.g. `assertion failed: ...`.
@@ -311,7 +327,12 @@ fn panic_start(text: &str) -> Option<usize> {
 /// or the panic, or else the end of the output.
 fn excerpt(stdout: &str, stderr: &str) -> String {
     let mut text = String::new();
-    if let Some(pos) = stderr.find("WATCHDOG:") {
+    // A chaos report (lock-order cycle, what each blocked thread waits on)
+    // comes before the watchdog's, and says more.
+    let report = stderr
+        .find(chaos::VERDICT_PREFIX)
+        .or_else(|| stderr.find("WATCHDOG:"));
+    if let Some(pos) = report {
         text = stderr[pos..].trim().to_string();
     } else if let Some(start) = panic_start(stderr) {
         text = stderr[start..]
