@@ -6,14 +6,15 @@
 //!    recompiled (what each new submission costs), split into preparing,
 //!    compiling + linking, and running.
 //! 3. A synthetic class (solutions with one exercise swapped for a stub or a
-//!    mutant per student, so every submission differs), at several sizes:
-//!    submissions per minute, and how the time grows.
+//!    mutant per student, every file marked with the student's name so every
+//!    crate recompiles), at several sizes: submissions per minute, and how
+//!    the time grows.
 //! 4. With `--link-split`, how much of the compile time is linking, measured
 //!    by timing the linker in a separate target directory.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::Error;
@@ -26,7 +27,7 @@ use crate::prepare::{self, Scope, Slot, Submission};
 /// Options of `grader bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Timed repetitions of the single-submission measurements.
+    /// Timed repetitions of the single-submission measurements (0 skips them).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
     /// Class sizes to report (comma-separated): one class of the largest size
@@ -118,7 +119,9 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
         let results = grade_all(course, std::slice::from_ref(&solutions), &options, |_| {})?;
         unchanged.push(sample(&results[0]));
     }
-    print_medians("solutions, warm cache, nothing to recompile", &unchanged);
+    if args.runs > 0 {
+        print_medians("solutions, warm cache, nothing to recompile", &unchanged);
+    }
 
     let mut recompiled = Vec::new();
     for _ in 0..args.runs {
@@ -127,10 +130,12 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
         let results = grade_all(course, &pair, &options, |_| {})?;
         recompiled.push(sample(&results[1]));
     }
-    print_medians(
-        "solutions, warm dependencies, all ten crates recompiled",
-        &recompiled,
-    );
+    if args.runs > 0 {
+        print_medians(
+            "solutions, warm dependencies, all ten crates recompiled",
+            &recompiled,
+        );
+    }
 
     let sizes: Vec<usize> = args
         .class_sizes
@@ -144,7 +149,8 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
         // One class of the largest size; the smaller sizes are read off the
         // times at which its first submissions finished.
         let largest = *sizes.iter().max().expect("non-empty");
-        let class = synthetic_class(course, largest);
+        let dir = tempfile::tempdir().map_err(|e| Error::new(format!("temporary folder: {e}")))?;
+        let class = synthetic_class(course, largest, dir.path())?;
         let started = Instant::now();
         let mut finished = Vec::new();
         let results = grade_all(course, &class, &class_options, |_| {
@@ -192,9 +198,11 @@ fn submission(
     }
 }
 
-/// `size` different submissions: the solutions with one exercise replaced
-/// by its stub or one of its mutants, a different swap for each student.
-pub fn synthetic_class(course: &Course, size: usize) -> Vec<Submission> {
+/// `size` different submissions written under `dir`: the solutions with one
+/// exercise replaced by its stub or one of its mutants (a different swap for
+/// each student), and every `lib.rs` marked with the student's name, so that
+/// every crate differs from one student to the next, as in a real class.
+pub fn synthetic_class(course: &Course, size: usize, dir: &Path) -> Result<Vec<Submission>, Error> {
     let mut swaps: Vec<(String, PathBuf)> = Vec::new();
     for exercise in &course.exercises {
         swaps.push((exercise.number.clone(), exercise.stub_src()));
@@ -202,19 +210,36 @@ pub fn synthetic_class(course: &Course, size: usize) -> Vec<Submission> {
             swaps.push((exercise.number.clone(), src));
         }
     }
-    (0..size)
-        .map(|i| {
-            let mut student = submission(&format!("student-{:02}", i + 1), course, |e| {
-                Some(e.solution_src(course))
-            });
-            if !swaps.is_empty() {
-                // Spread the swaps over the exercises.
-                let (number, src) = &swaps[(i * 7) % swaps.len()];
-                student.exercises.insert(number.clone(), src.clone());
-            }
-            student
-        })
-        .collect()
+    let mut class = Vec::new();
+    for i in 0..size {
+        let name = format!("student-{:02}", i + 1);
+        let mut sources: BTreeMap<String, PathBuf> = course
+            .exercises
+            .iter()
+            .map(|e| (e.number.clone(), e.solution_src(course)))
+            .collect();
+        if !swaps.is_empty() {
+            // Spread the swaps over the exercises.
+            let (number, src) = &swaps[(i * 7) % swaps.len()];
+            sources.insert(number.clone(), src.clone());
+        }
+        let root = dir.join(&name);
+        let mut exercises = BTreeMap::new();
+        for exercise in &course.exercises {
+            let src = root.join(&exercise.topic).join("src");
+            crate::export::copy_tree(&sources[&exercise.number], &src)?;
+            let lib = src.join("lib.rs");
+            let mut text = fs::read_to_string(&lib).map_err(|e| Error::io(&lib, e))?;
+            text.push_str(&format!("\n// Submitted by {name}.\n"));
+            fs::write(&lib, text).map_err(|e| Error::io(&lib, e))?;
+            exercises.insert(exercise.number.clone(), src);
+        }
+        let mut student = submission(&name, course, |_| None);
+        student.exercises = exercises;
+        student.source = root;
+        class.push(student);
+    }
+    Ok(class)
 }
 
 /// Times the linker separately: builds the solutions (after the stubs, so
