@@ -244,6 +244,7 @@ pub fn build_with(
         let diagnostics = errors.remove(&package).unwrap_or_default();
         let mut found = binaries.remove(&package).unwrap_or_default();
         found.crate_dir = crate_dir.clone();
+        found.bins = keep_own_copies(&found.bins, crate_dir)?;
         let built = if found.hidden.as_os_str().is_empty() {
             // Errors in the library (or in the hidden suite's use of it).
             let relevant: Vec<&Diagnostic> = diagnostics
@@ -380,4 +381,34 @@ pub fn trim_errors<'a>(errors: impl Iterator<Item = &'a str>, crate_dir_name: &s
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Copies a crate's binaries next to it and returns the copies' paths.
+///
+/// Cargo puts every scratch crate's `src/bin/<name>` at the same shared
+/// `target/debug/<name>`, and the next submission's build (which overlaps
+/// this one's tests) would replace it. Builds run one at a time, so copying
+/// straight after this one is safe.
+fn keep_own_copies(
+    bins: &BTreeMap<String, PathBuf>,
+    crate_dir: &Path,
+) -> Result<BTreeMap<String, PathBuf>, Error> {
+    let dir = crate_dir.join("built-bins");
+    if !bins.is_empty() {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    bins.iter()
+        .map(|(name, built)| {
+            let copy = dir.join(name);
+            std::fs::copy(built, &copy).map_err(|e| {
+                Error::new(format!(
+                    "cannot copy {} to {}: {e}",
+                    built.display(),
+                    copy.display()
+                ))
+            })?;
+            Ok((name.clone(), copy))
+        })
+        .collect()
 }

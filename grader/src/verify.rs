@@ -97,12 +97,16 @@ impl ExerciseCheck {
     }
 }
 
+/// How many more times a mutant that kept full marks is graded (with a new
+/// seed each time) before verify reports it as not caught.
+pub const RETRIES: usize = 2;
+
 /// Grades the solutions, the stubs and every mutant, and checks the
 /// properties above for each selected exercise.
 pub fn verify(
     course: &Course,
     options: &GradeOptions,
-    on_done: impl FnMut(&SubmissionResult),
+    mut on_done: impl FnMut(&SubmissionResult),
 ) -> Result<Vec<ExerciseCheck>, Error> {
     let exercises = course.select(&options.exercises)?;
     let mut submissions = vec![
@@ -128,7 +132,46 @@ pub fn verify(
             |e| mutants[&e.number].get(round).map(|(_, src)| src.clone()),
         ));
     }
-    let results = grade_all(course, &submissions, options, on_done)?;
+    let mut results = grade_all(course, &submissions, options, &mut on_done)?;
+
+    // Some bugs show up in nearly every run, not every run. A mutant that
+    // escapes is graded again, up to RETRIES times with fresh seeds; it only
+    // counts as not caught if it escapes every time.
+    for attempt in 1..=RETRIES {
+        let escaped = |round: usize, e: &Exercise| {
+            let student = format!("mutants-{}", round + 1);
+            let first = results.iter().find(|s| s.student == student)?;
+            let result = first.exercises.iter().find(|r| r.number == e.number)?;
+            let caught_later = results.iter().any(|s| {
+                s.student.starts_with(&format!("{student}-retry-"))
+                    && s.exercises
+                        .iter()
+                        .any(|r| r.number == e.number && r.score < r.max_score)
+            });
+            (result.status == ExerciseStatus::Graded
+                && result.score == result.max_score
+                && !caught_later)
+                .then(|| mutants[&e.number][round].1.clone())
+        };
+        let retries: Vec<Submission> = (0..rounds)
+            .filter(|&round| exercises.iter().any(|e| escaped(round, e).is_some()))
+            .map(|round| {
+                synthetic(
+                    &format!("mutants-{}-retry-{attempt}", round + 1),
+                    Scope::UntilCaught,
+                    course,
+                    &exercises,
+                    |e| escaped(round, e),
+                )
+            })
+            .collect();
+        if retries.is_empty() {
+            break;
+        }
+        let mut again = options.clone();
+        again.seed = options.seed.wrapping_add(attempt as u64);
+        results.extend(grade_all(course, &retries, &again, &mut on_done)?);
+    }
 
     let find = |student: &str, exercise: &Exercise| -> Option<ExerciseResult> {
         results
@@ -224,10 +267,17 @@ pub fn verify(
             }
             check_graded(&format!("mutant `{name}`"), &result, &mut problems);
             // Tests after the first failure are skipped (`Scope::UntilCaught`).
-            let caught_by = result
-                .hidden()
-                .find(|t| !t.passed() && !matches!(t.outcome, Outcome::NotRun { .. }))
-                .map(|t| (t.name.clone(), t.outcome.verdict()));
+            let retries = (1..=RETRIES).filter_map(|attempt| {
+                find(&format!("mutants-{}-retry-{attempt}", round + 1), exercise)
+            });
+            let caught_by = std::iter::once(result.clone())
+                .chain(retries)
+                .find_map(|graded| {
+                    graded
+                        .hidden()
+                        .find(|t| !t.passed() && !matches!(t.outcome, Outcome::NotRun { .. }))
+                        .map(|t| (t.name.clone(), t.outcome.verdict()))
+                });
             if result.status == ExerciseStatus::Graded && caught_by.is_none() {
                 problems.push(format!(
                     "mutant `{name}` keeps full marks: no test catches it"
