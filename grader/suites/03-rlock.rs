@@ -34,7 +34,7 @@ const STRESS: Duration = Duration::from_millis(250);
 /// in total (sleeping waiters use well under 1 ms; spinning ones, tens).
 const BUSY_CPU: Duration = Duration::from_millis(10);
 /// Threads that call `total()` over and over while transfers run.
-const SNAPSHOT_THREADS: usize = 3;
+const SNAPSHOT_THREADS: usize = 4;
 
 fn assert_send_sync<T: Send + Sync>() {}
 
@@ -613,7 +613,7 @@ fn ledger_total_is_consistent_while_transfers_run() {
         let start: Vec<u64> = (0..n).map(|_| rng.random_range(50..=300)).collect();
         let expected: u64 = start.iter().sum();
         let ledger = Arc::new(Ledger::new(&start));
-        let threads = rng.random_range(3..=4);
+        let threads = rng.random_range(6..=8);
         let running = Arc::new(AtomicUsize::new(threads));
         let seeds = seeds(&mut rng, threads);
         let shared = Arc::clone(&ledger);
