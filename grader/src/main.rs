@@ -83,7 +83,7 @@ struct CommonArgs {
     /// Wall-clock limit per test, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = grade::DEFAULT_TIMEOUT_SECS as f64)]
     timeout: f64,
-    /// Which parking_lot student code links: the real one, or the course's chaos stand-in.
+    /// Which parking_lot student code links: the course's chaos stand-in (default) or the real one.
     #[arg(long, value_enum, default_value_t)]
     parking_lot: LockBackend,
     /// Do not compile the next submission while the current one's tests run.
