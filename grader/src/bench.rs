@@ -5,10 +5,10 @@
 //! 2. The full solution set with warm dependencies but every scratch crate
 //!    recompiled (what each new submission costs), split into preparing,
 //!    compiling + linking, and running.
-//! 3. A synthetic class (solutions with one exercise swapped for a stub or a
-//!    mutant per student, every file marked with the student's name so every
-//!    crate recompiles), at several sizes: submissions per minute, and how
-//!    the time grows.
+//! 3. A synthetic class (per student, about a third of the exercises replaced
+//!    by mutants, every file marked with the student's name so every crate
+//!    recompiles), at several sizes: submissions per minute, and how the time
+//!    grows.
 //! 4. With `--link-split`, how much of the compile time is linking, measured
 //!    by timing the linker in a separate target directory.
 
@@ -198,36 +198,26 @@ fn submission(
     }
 }
 
-/// `size` different submissions written under `dir`: the solutions with one
-/// exercise replaced by its stub or one of its mutants (a different swap for
-/// each student), and every `lib.rs` marked with the student's name, so that
-/// every crate differs from one student to the next, as in a real class.
+/// `size` different submissions written under `dir`, a mix as in a real
+/// class: in each, about two exercises in three are the solution and the
+/// others one of the exercise's mutants (a different mix per student), and
+/// every `lib.rs` is marked with the student's name. Consecutive students
+/// therefore differ in every crate, most of them in real code.
 pub fn synthetic_class(course: &Course, size: usize, dir: &Path) -> Result<Vec<Submission>, Error> {
-    let mut swaps: Vec<(String, PathBuf)> = Vec::new();
-    for exercise in &course.exercises {
-        swaps.push((exercise.number.clone(), exercise.stub_src()));
-        for (_, src) in exercise.mutants(course) {
-            swaps.push((exercise.number.clone(), src));
-        }
-    }
     let mut class = Vec::new();
     for i in 0..size {
         let name = format!("student-{:02}", i + 1);
-        let mut sources: BTreeMap<String, PathBuf> = course
-            .exercises
-            .iter()
-            .map(|e| (e.number.clone(), e.solution_src(course)))
-            .collect();
-        if !swaps.is_empty() {
-            // Spread the swaps over the exercises.
-            let (number, src) = &swaps[(i * 7) % swaps.len()];
-            sources.insert(number.clone(), src.clone());
-        }
         let root = dir.join(&name);
         let mut exercises = BTreeMap::new();
-        for exercise in &course.exercises {
+        for (j, exercise) in course.exercises.iter().enumerate() {
+            let mutants = exercise.mutants(course);
+            let from = if (i + j) % 3 == 0 && !mutants.is_empty() {
+                mutants[(i / 3 + j) % mutants.len()].1.clone()
+            } else {
+                exercise.solution_src(course)
+            };
             let src = root.join(&exercise.topic).join("src");
-            crate::export::copy_tree(&sources[&exercise.number], &src)?;
+            crate::export::copy_tree(&from, &src)?;
             let lib = src.join("lib.rs");
             let mut text = fs::read_to_string(&lib).map_err(|e| Error::io(&lib, e))?;
             text.push_str(&format!("\n// Submitted by {name}.\n"));

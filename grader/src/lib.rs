@@ -14,7 +14,8 @@
 //! 5. [`report`]: render the [`model`] as a table, CSV, Gradescope JSON,
 //!    JUnit XML and Markdown feedback.
 //!
-//! [`grade`] chains the stages; [`verify`] is the course author's check;
+//! [`grade`] chains the stages; [`verify`] is the course author's check,
+//! and [`repeat`] measures how reliably its verdicts hold over many runs;
 //! [`export`] writes the student repository and the Gradescope bundle.
 
 pub mod bench;
@@ -24,6 +25,7 @@ pub mod export;
 pub mod grade;
 pub mod model;
 pub mod prepare;
+pub mod repeat;
 pub mod report;
 pub mod run;
 pub mod score;

@@ -17,7 +17,7 @@ use grader::grade::{self, GradeOptions};
 use grader::model::{GradingRun, SubmissionResult};
 use grader::prepare::{self, LockBackend};
 use grader::report::{self, GradescopeVisibility};
-use grader::{bench, export, verify};
+use grader::{bench, export, repeat, verify};
 
 #[derive(Parser)]
 #[command(
@@ -132,6 +132,18 @@ struct GradeArgs {
 struct VerifyArgs {
     #[command(flatten)]
     common: CommonArgs,
+    /// Measure instead of checking once: build the solutions and the mutants once,
+    /// run each hidden suite N times against each (seeds SEED, SEED+1, ...), and
+    /// print per mutant the fraction of runs that caught it and per solution the
+    /// runs that lost points.
+    #[arg(long, value_name = "N")]
+    repeat: Option<usize>,
+    /// With --repeat: the least fraction of runs in which each mutant must lose points.
+    #[arg(long, value_name = "FRACTION", default_value_t = repeat::MIN_CATCH_RATE)]
+    min_catch: f64,
+    /// With --repeat: also write every row, with its per-run figures, as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -353,6 +365,9 @@ fn merge_command(
 
 fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> {
     let options = args.common.options()?;
+    if let Some(runs) = args.repeat {
+        return repeat_command(course, &options, runs, args.min_catch, args.json);
+    }
     eprintln!(
         "verifying {} exercises with seed {} (solutions, stubs and mutants)",
         course.select(&options.exercises)?.len(),
@@ -382,6 +397,71 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> 
         started.elapsed().as_secs_f64()
     );
     Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn repeat_command(
+    course: &Course,
+    options: &GradeOptions,
+    runs: usize,
+    min_catch: f64,
+    json: Option<PathBuf>,
+) -> Result<ExitCode, Error> {
+    if runs == 0 {
+        return Err(Error::new("--repeat needs at least one run"));
+    }
+    if !(0.0..=1.0).contains(&min_catch) {
+        return Err(Error::new("--min-catch is a fraction between 0 and 1"));
+    }
+    eprintln!(
+        "running each hidden suite {runs} times against its solution and each mutant, seeds {} to {}",
+        options.seed,
+        options.seed.wrapping_add(runs as u64 - 1)
+    );
+    let started = Instant::now();
+    let mut tallies = repeat::repeat(course, options, runs, |tally| {
+        eprintln!(
+            "  {} {}: {} of {} runs lost points, {:.0} s",
+            tally.exercise,
+            tally.subject,
+            tally.lost,
+            tally.runs,
+            tally.wall_secs.iter().sum::<f64>()
+        );
+    })?;
+    // Per exercise, the solution first, then its mutants.
+    tallies.sort_by(|a, b| {
+        (&a.exercise, !a.is_solution(), &a.subject).cmp(&(
+            &b.exercise,
+            !b.is_solution(),
+            &b.subject,
+        ))
+    });
+    for tally in &tallies {
+        println!("{}", tally.render(min_catch));
+    }
+    let (solutions, mutants): (Vec<_>, Vec<_>) = tallies.iter().partition(|t| t.is_solution());
+    let lost: usize = solutions.iter().map(|t| t.lost).sum();
+    let weak = mutants.iter().filter(|t| !t.ok(min_catch)).count();
+    let rates: Vec<f64> = mutants.iter().map(|t| t.catch_rate()).collect();
+    println!(
+        "verify --repeat {runs}: solutions lost points in {lost} of {} runs; {} of {} mutants caught in at least {:.0}% of runs (lowest {:.1}%); {:.0} s",
+        solutions.iter().map(|t| t.runs).sum::<usize>(),
+        mutants.len() - weak,
+        mutants.len(),
+        100.0 * min_catch,
+        100.0 * rates.iter().copied().fold(1.0, f64::min),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&tallies)
+            .map_err(|e| Error::new(format!("cannot write JSON: {e}")))?;
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(if lost == 0 && weak == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

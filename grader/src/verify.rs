@@ -327,7 +327,9 @@ fn check_graded(what: &str, result: &ExerciseResult, problems: &mut Vec<String>)
     }
 }
 
-fn synthetic(
+/// A submission made of the course's own sources: `source` picks each
+/// exercise's `src/` (or none).
+pub(crate) fn synthetic(
     name: &str,
     scope: Scope,
     course: &Course,

@@ -493,8 +493,8 @@ fn blocked_acquire_does_not_busy_wait() {
 }
 
 fn releases_wake_as_many<S: Sem>(rng: &mut StdRng) {
-    let waiters = rng.random_range(4..=8);
-    let first = rng.random_range(2..waiters);
+    let waiters = rng.random_range(6..=12);
+    let first = rng.random_range(3..waiters);
     // Start full and use every permit up, so a bounded semaphore accepts the
     // releases below.
     let sem = Arc::new(S::with_permits(waiters));

@@ -1,0 +1,408 @@
+//! `verify --repeat N`: how reliably the hidden suites judge, measured.
+//!
+//! A single `verify` shows that every mutant *can* be caught. This measures
+//! how often a single grading run does it, and how often a correct
+//! solution is wrongly marked down. The solutions and the mutants are
+//! built once, exactly as `verify` builds them; then each exercise's hidden
+//! suite runs `N` times against each of them, run `i` with seed `seed + i`:
+//!
+//! - a solution run counts as *lost* when it scores less than full marks
+//!   (the goal is none in every run);
+//! - a mutant run counts as *caught* when it loses points (the goal is at
+//!   least [`MIN_CATCH_RATE`] of runs). As in `verify`, a mutant's run stops
+//!   at its first failing test.
+//!
+//! The solutions' runs also time each hidden suite on its own: the wall
+//! time of one run, the summed time of its test processes (they run
+//! `--jobs` at a time) and its slowest test.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::build;
+use crate::course::Course;
+use crate::grade::{GradeOptions, run_submission};
+use crate::model::{ExerciseResult, ExerciseStatus, Outcome};
+use crate::prepare::{self, PreparedSubmission, Scope, Slot, Submission};
+use crate::run::RunSettings;
+use crate::verify::synthetic;
+
+/// The fraction of runs in which every mutant must lose points.
+pub const MIN_CATCH_RATE: f64 = 0.99;
+
+/// What was measured for one solution or one mutant of one exercise.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tally {
+    /// The exercise folder's name.
+    pub exercise: String,
+    /// `solution`, or the mutant's folder name.
+    pub subject: String,
+    /// Runs made.
+    pub runs: usize,
+    /// Solution: runs without full marks. Mutant: runs that lost points.
+    pub lost: usize,
+    /// For each failing test, in how many runs it failed (a mutant's run
+    /// stops at its first failure, so that one counts).
+    pub failed_tests: BTreeMap<String, usize>,
+    /// The seeds of the runs that went the wrong way (a solution losing
+    /// points, a mutant keeping full marks), the first ten.
+    pub wrong_seeds: Vec<u64>,
+    /// One line on the first wrong run: the test and its verdict.
+    pub first_wrong: Option<String>,
+    /// Wall seconds of each run.
+    pub wall_secs: Vec<f64>,
+    /// Summed seconds of each run's test processes.
+    pub work_secs: Vec<f64>,
+    /// The slowest test of each run, and its seconds.
+    pub slowest: Vec<(String, f64)>,
+}
+
+impl Tally {
+    /// Whether this is a solution's row.
+    pub fn is_solution(&self) -> bool {
+        self.subject == "solution"
+    }
+
+    /// Runs that went the wrong way.
+    pub fn wrong(&self) -> usize {
+        if self.is_solution() {
+            self.lost
+        } else {
+            self.runs - self.lost
+        }
+    }
+
+    /// A mutant's catch rate (the fraction of runs that lost points).
+    pub fn catch_rate(&self) -> f64 {
+        if self.runs == 0 {
+            0.0
+        } else {
+            self.lost as f64 / self.runs as f64
+        }
+    }
+
+    /// Whether the row meets its goal.
+    pub fn ok(&self, min_catch: f64) -> bool {
+        if self.is_solution() {
+            self.lost == 0
+        } else {
+            self.catch_rate() >= min_catch
+        }
+    }
+
+    /// One line of the table `verify --repeat` prints.
+    pub fn render(&self, min_catch: f64) -> String {
+        let mark = if self.ok(min_catch) { "ok  " } else { "FAIL" };
+        let result = if self.is_solution() {
+            format!(
+                "{:>5} of {:<5} runs lost points   suite wall {:.2} s median (tests {:.2} s summed, slowest {})",
+                self.lost,
+                self.runs,
+                median(&self.wall_secs),
+                median(&self.work_secs),
+                self.slowest_test()
+            )
+        } else {
+            format!(
+                "{:>5} of {:<5} runs caught {:>6.1}%  mostly by {}",
+                self.lost,
+                self.runs,
+                100.0 * self.catch_rate(),
+                self.top_test()
+            )
+        };
+        let mut line = format!("{mark} {:<14} {:<42} {result}", self.exercise, self.subject);
+        if let Some(first) = &self.first_wrong {
+            line.push_str(&format!(
+                "\n       wrong runs' seeds {:?}; first: {first}",
+                self.wrong_seeds
+            ));
+        }
+        line
+    }
+
+    fn top_test(&self) -> String {
+        self.failed_tests
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(name, n)| format!("{name} ({n})"))
+            .unwrap_or_else(|| "-".to_string())
+    }
+
+    fn slowest_test(&self) -> String {
+        let mut counts: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for (name, secs) in &self.slowest {
+            counts.entry(name).or_default().push(*secs);
+        }
+        counts
+            .into_iter()
+            .max_by_key(|(_, secs)| secs.len())
+            .map(|(name, secs)| format!("{name} {:.2} s", median(&secs)))
+            .unwrap_or_else(|| "-".to_string())
+    }
+
+    fn record(&mut self, seed: u64, result: &ExerciseResult, wall: f64) {
+        self.runs += 1;
+        self.wall_secs.push(wall);
+        let hidden: Vec<_> = result.hidden().collect();
+        self.work_secs
+            .push(hidden.iter().map(|t| t.duration_secs).sum::<f64>());
+        if let Some(slowest) = hidden
+            .iter()
+            .max_by(|a, b| a.duration_secs.total_cmp(&b.duration_secs))
+        {
+            self.slowest
+                .push((slowest.name.clone(), slowest.duration_secs));
+        }
+        let failing: Vec<_> = hidden
+            .iter()
+            .filter(|t| !t.passed() && !matches!(t.outcome, Outcome::NotRun { .. }))
+            .collect();
+        for test in &failing {
+            *self.failed_tests.entry(test.name.clone()).or_default() += 1;
+        }
+        // A mutant that does not build is a broken mutant, not a caught one
+        // (plain `verify` reports it).
+        let graded = result.status == ExerciseStatus::Graded;
+        let lost = !graded || result.score < result.max_score;
+        if lost && (graded || self.is_solution()) {
+            self.lost += 1;
+        }
+        if !graded || lost == self.is_solution() {
+            if self.wrong_seeds.len() < 10 {
+                self.wrong_seeds.push(seed);
+            }
+            if self.first_wrong.is_none() {
+                self.first_wrong = Some(match failing.first() {
+                    Some(test) => format!(
+                        "{} {}: {}",
+                        test.name,
+                        test.outcome.verdict(),
+                        test.output
+                            .lines()
+                            .find(|l| !l.starts_with("seed: "))
+                            .unwrap_or("")
+                    ),
+                    None if lost => result.verdict(),
+                    None => "kept full marks".to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// The middle value (0 for none).
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// Builds the solutions and every mutant of the selected exercises once,
+/// then runs each exercise's hidden suite `runs` times against each.
+/// `on_tally` sees each row when its runs are done.
+pub fn repeat(
+    course: &Course,
+    options: &GradeOptions,
+    runs: usize,
+    mut on_tally: impl FnMut(&Tally),
+) -> Result<Vec<Tally>, Error> {
+    let exercises = course.select(&options.exercises)?;
+    // The same synthetic submissions as `verify`: the solutions, then
+    // mutant k of every exercise in submission `mutants-k`.
+    let mutants: BTreeMap<String, Vec<(String, std::path::PathBuf)>> = exercises
+        .iter()
+        .map(|e| (e.number.clone(), e.mutants(course)))
+        .collect();
+    let mut submissions: Vec<(Submission, Vec<(String, String)>)> = vec![(
+        synthetic("solutions", Scope::HiddenOnly, course, &exercises, |e| {
+            Some(e.solution_src(course))
+        }),
+        exercises
+            .iter()
+            .map(|e| (e.number.clone(), "solution".to_string()))
+            .collect(),
+    )];
+    let rounds = mutants.values().map(Vec::len).max().unwrap_or(0);
+    for round in 0..rounds {
+        let pick = |e: &crate::course::Exercise| mutants[&e.number].get(round);
+        submissions.push((
+            synthetic(
+                &format!("mutants-{}", round + 1),
+                Scope::UntilCaught,
+                course,
+                &exercises,
+                |e| pick(e).map(|(_, src)| src.clone()),
+            ),
+            exercises
+                .iter()
+                .filter_map(|e| pick(e).map(|(name, _)| (e.number.clone(), name.clone())))
+                .collect(),
+        ));
+    }
+
+    let grading_dir = course.grading_dir();
+    let slot = Slot::acquire(&grading_dir)?;
+    let pass_dir = tempfile::Builder::new()
+        .prefix("interleave-pass-")
+        .tempdir()
+        .map_err(|e| Error::new(format!("cannot create a temporary folder: {e}")))?;
+    let mut tallies = Vec::new();
+    for (submission, subjects) in &submissions {
+        let prepared = prepare::prepare(course, &exercises, submission, &slot, options.backend)?;
+        let built = build::build(&prepared, &grading_dir)?;
+        for (number, subject) in subjects {
+            let Some(entry) = prepared
+                .exercises
+                .iter()
+                .find(|e| &e.exercise.number == number)
+            else {
+                continue;
+            };
+            let alone = PreparedSubmission {
+                exercises: vec![entry.clone()],
+                ..prepared.clone()
+            };
+            let mut tally = Tally {
+                exercise: entry.exercise.topic.clone(),
+                subject: subject.clone(),
+                runs: 0,
+                lost: 0,
+                failed_tests: BTreeMap::new(),
+                wrong_seeds: Vec::new(),
+                first_wrong: None,
+                wall_secs: Vec::new(),
+                work_secs: Vec::new(),
+                slowest: Vec::new(),
+            };
+            for i in 0..runs {
+                let seed = options.seed.wrapping_add(i as u64);
+                let settings = RunSettings {
+                    jobs: options.jobs.max(1),
+                    timeout: options.timeout,
+                    seed,
+                };
+                let started = Instant::now();
+                let results = run_submission(&alone, &built, &settings, pass_dir.path());
+                let wall = started.elapsed().as_secs_f64();
+                let result = results
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::new("a run returned no result"))?;
+                tally.record(seed, &result, wall);
+            }
+            on_tally(&tally);
+            tallies.push(tally);
+        }
+    }
+    Ok(tallies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{TestResult, Visibility};
+
+    fn tally(subject: &str) -> Tally {
+        Tally {
+            exercise: "05-event".to_string(),
+            subject: subject.to_string(),
+            runs: 0,
+            lost: 0,
+            failed_tests: BTreeMap::new(),
+            wrong_seeds: Vec::new(),
+            first_wrong: None,
+            wall_secs: Vec::new(),
+            work_secs: Vec::new(),
+            slowest: Vec::new(),
+        }
+    }
+
+    fn result(status: ExerciseStatus, outcomes: &[(&str, Outcome)]) -> ExerciseResult {
+        let tests: Vec<TestResult> = outcomes
+            .iter()
+            .map(|(name, outcome)| TestResult {
+                name: name.to_string(),
+                visibility: Visibility::Hidden,
+                score: if *outcome == Outcome::Passed { 2 } else { 0 },
+                max_score: 2,
+                outcome: outcome.clone(),
+                hint: None,
+                output: "seed: 7\nthe waiter was never woken".to_string(),
+                duration_secs: 0.5,
+            })
+            .collect();
+        ExerciseResult {
+            exercise: "05-event".to_string(),
+            number: "05".to_string(),
+            status,
+            score: tests.iter().map(|t| t.score).sum(),
+            max_score: 2 * tests.len() as u32,
+            tests,
+            notes: Vec::new(),
+        }
+    }
+
+    fn failed() -> Outcome {
+        Outcome::Failed {
+            message: "assertion failed".to_string(),
+        }
+    }
+
+    #[test]
+    fn a_solution_run_that_loses_points_is_counted_with_its_seed_and_test() {
+        let mut row = tally("solution");
+        let good = result(ExerciseStatus::Graded, &[("a", Outcome::Passed)]);
+        let bad = result(
+            ExerciseStatus::Graded,
+            &[("a", Outcome::Passed), ("b", failed())],
+        );
+        row.record(10, &good, 1.0);
+        row.record(11, &bad, 1.0);
+        row.record(12, &good, 3.0);
+        assert_eq!((row.runs, row.lost, row.wrong()), (3, 1, 1));
+        assert_eq!(row.wrong_seeds, vec![11]);
+        assert_eq!(
+            row.first_wrong.as_deref(),
+            Some("b failed: the waiter was never woken")
+        );
+        assert!(!row.ok(MIN_CATCH_RATE));
+        assert_eq!(median(&row.wall_secs), 1.0);
+    }
+
+    #[test]
+    fn a_mutant_is_judged_by_the_fraction_of_runs_that_caught_it() {
+        let mut row = tally("wait-spins");
+        let caught = result(ExerciseStatus::Graded, &[("a", failed())]);
+        let escaped = result(ExerciseStatus::Graded, &[("a", Outcome::Passed)]);
+        for seed in 0..99 {
+            row.record(seed, &caught, 0.1);
+        }
+        assert!(row.ok(MIN_CATCH_RATE));
+        row.record(99, &escaped, 0.1);
+        assert_eq!(row.catch_rate(), 0.99);
+        assert!(row.ok(MIN_CATCH_RATE), "99 of 100 meets a 99% goal");
+        row.record(100, &escaped, 0.1);
+        assert!(!row.ok(MIN_CATCH_RATE));
+        assert_eq!(row.wrong_seeds, vec![99, 100]);
+        assert_eq!(row.failed_tests["a"], 99);
+    }
+
+    #[test]
+    fn a_mutant_that_does_not_compile_is_not_counted_as_caught() {
+        let mut row = tally("broken");
+        let status = ExerciseStatus::CompileError {
+            message: "expected `;`".to_string(),
+        };
+        row.record(1, &result(status, &[]), 0.0);
+        assert_eq!((row.runs, row.lost), (1, 0));
+        assert!(!row.ok(MIN_CATCH_RATE));
+        assert!(row.first_wrong.is_some());
+    }
+}
