@@ -141,6 +141,9 @@ struct VerifyArgs {
     /// With --repeat: the least fraction of runs in which each mutant must lose points.
     #[arg(long, value_name = "FRACTION", default_value_t = repeat::MIN_CATCH_RATE)]
     min_catch: f64,
+    /// With --repeat: measure only the solutions, or only the mutants.
+    #[arg(long, value_enum, default_value_t)]
+    only: repeat::Subjects,
     /// With --repeat: also write every row, with its per-run figures, as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -366,7 +369,7 @@ fn merge_command(
 fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> {
     let options = args.common.options()?;
     if let Some(runs) = args.repeat {
-        return repeat_command(course, &options, runs, args.min_catch, args.json);
+        return repeat_command(course, &options, runs, args.only, args.min_catch, args.json);
     }
     eprintln!(
         "verifying {} exercises with seed {} (solutions, stubs and mutants)",
@@ -407,6 +410,7 @@ fn repeat_command(
     course: &Course,
     options: &GradeOptions,
     runs: usize,
+    only: repeat::Subjects,
     min_catch: f64,
     json: Option<PathBuf>,
 ) -> Result<ExitCode, Error> {
@@ -417,12 +421,13 @@ fn repeat_command(
         return Err(Error::new("--min-catch is a fraction between 0 and 1"));
     }
     eprintln!(
-        "running each hidden suite {runs} times against its solution and each mutant, seeds {} to {}",
+        "running each hidden suite {runs} times against {}, seeds {} to {}",
+        only.describe(),
         options.seed,
         options.seed.wrapping_add(runs as u64 - 1)
     );
     let started = Instant::now();
-    let mut tallies = repeat::repeat(course, options, runs, |tally| {
+    let mut tallies = repeat::repeat(course, options, runs, only, |tally| {
         eprintln!(
             "  {} {}: {} of {} runs lost points, {:.0} s",
             tally.exercise,

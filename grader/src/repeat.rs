@@ -33,6 +33,29 @@ use crate::verify::synthetic;
 /// The fraction of runs in which every mutant must lose points.
 pub const MIN_CATCH_RATE: f64 = 0.99;
 
+/// Which of the course's own sources `verify --repeat` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Subjects {
+    /// The solutions and every mutant.
+    #[default]
+    All,
+    /// Only the solutions (no mutant is built).
+    Solutions,
+    /// Only the mutants (the solutions are not run).
+    Mutants,
+}
+
+impl Subjects {
+    /// What is measured, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Subjects::All => "its solution and each mutant",
+            Subjects::Solutions => "its solution",
+            Subjects::Mutants => "each mutant",
+        }
+    }
+}
+
 /// What was measured for one solution or one mutant of one exercise.
 #[derive(Debug, Clone, Serialize)]
 pub struct Tally {
@@ -211,6 +234,7 @@ pub fn repeat(
     course: &Course,
     options: &GradeOptions,
     runs: usize,
+    only: Subjects,
     mut on_tally: impl FnMut(&Tally),
 ) -> Result<Vec<Tally>, Error> {
     let exercises = course.select(&options.exercises)?;
@@ -229,7 +253,13 @@ pub fn repeat(
             .map(|e| (e.number.clone(), "solution".to_string()))
             .collect(),
     )];
-    let rounds = mutants.values().map(Vec::len).max().unwrap_or(0);
+    if only == Subjects::Mutants {
+        submissions.clear();
+    }
+    let rounds = match only {
+        Subjects::Solutions => 0,
+        _ => mutants.values().map(Vec::len).max().unwrap_or(0),
+    };
     for round in 0..rounds {
         let pick = |e: &crate::course::Exercise| mutants[&e.number].get(round);
         submissions.push((

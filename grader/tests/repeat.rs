@@ -1,0 +1,51 @@
+//! `grader verify --repeat`: the measuring mode of the course author's
+//! check. In its own test binary, like `verify.rs`, so that it never shares
+//! the machine with the other grader tests.
+
+mod common;
+
+use predicates::prelude::*;
+
+/// `verify --repeat N` runs each suite N times against the solution and each
+/// mutant and writes one row per subject: the solution loses no run, and
+/// every mutant of the exercise is measured. (Its catch rate is what the
+/// command measures, so `--min-catch 0` keeps this test from judging it.)
+#[test]
+fn verify_repeat_measures_the_solution_and_every_mutant() {
+    let json = tempfile::NamedTempFile::new().expect("a temporary file");
+    common::grader()
+        .args([
+            "verify",
+            "--repeat",
+            "2",
+            "--min-catch",
+            "0",
+            "--exercise",
+            "02",
+        ])
+        .arg("--json")
+        .arg(json.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "solutions lost points in 0 of 2 runs",
+        ));
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json.path()).expect("the JSON is written"))
+            .expect("the JSON parses");
+    let rows = rows.as_array().expect("a list of rows");
+    let mutants = std::fs::read_dir(
+        common::course()
+            .join("grader/mutants")
+            .join(common::topic("02")),
+    )
+    .expect("02 has mutants")
+    .count();
+    assert_eq!(rows.len(), 1 + mutants, "the solution and each mutant");
+    for row in rows {
+        assert_eq!(row["runs"], 2, "{row}");
+        if row["subject"] == "solution" {
+            assert_eq!(row["lost"], 0, "{row}");
+        }
+    }
+}
