@@ -421,6 +421,25 @@ pub fn prepare(
     })
 }
 
+/// Switches the scratch crates of exercises `numbers` to the real
+/// `parking_lot` (for the build stage's second try, when they did not
+/// compile against the chaos stand-in).
+pub fn use_real_parking_lot(
+    course: &Course,
+    prepared: &PreparedSubmission,
+    numbers: &[String],
+) -> Result<(), Error> {
+    for entry in &prepared.exercises {
+        if let Prepared::Ready { crate_dir } = &entry.state
+            && numbers.contains(&entry.exercise.number)
+        {
+            let manifest = scratch_manifest(course, &entry.exercise, LockBackend::Real);
+            write_if_changed(&crate_dir.join("Cargo.toml"), manifest.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
 /// Adds the programs the course gives with an exercise (`src/bin/**` of the
 /// stub, such as a demo binary the visible tests run) that the submission
 /// does not have. The submission's own files always win.

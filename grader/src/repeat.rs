@@ -22,11 +22,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::Error;
-use crate::build;
 use crate::course::Course;
-use crate::grade::{GradeOptions, run_submission};
+use crate::grade::{GradeOptions, compile, run_submission};
 use crate::model::{ExerciseResult, ExerciseStatus, Outcome};
-use crate::prepare::{self, PreparedSubmission, Scope, Slot, Submission};
+use crate::prepare::{PreparedSubmission, Scope, Slot, Submission};
 use crate::run::RunSettings;
 use crate::verify::synthetic;
 
@@ -285,8 +284,7 @@ pub fn repeat(
         .map_err(|e| Error::new(format!("cannot create a temporary folder: {e}")))?;
     let mut tallies = Vec::new();
     for (submission, subjects) in &submissions {
-        let prepared = prepare::prepare(course, &exercises, submission, &slot, options.backend)?;
-        let built = build::build(&prepared, &grading_dir)?;
+        let (prepared, built, _) = compile(course, &exercises, submission, &slot, options.backend)?;
         for (number, subject) in subjects {
             let Some(entry) = prepared
                 .exercises

@@ -539,3 +539,42 @@ fn compare_trees(
         }
     }
 }
+
+#[test]
+fn code_the_chaos_stand_in_cannot_build_is_graded_with_the_real_parking_lot() {
+    // The stand-in's RawRwLock is not generic over recursion, the real one is:
+    // this compiles only against the real parking_lot.
+    let submission = tempfile::tempdir().unwrap();
+    let solution = fs::read_to_string(
+        course()
+            .join("solutions")
+            .join(topic("02"))
+            .join("src/lib.rs"),
+    )
+    .unwrap();
+    write_exercise(
+        submission.path(),
+        "02",
+        &format!(
+            "{solution}\n/// Names a type only the real parking_lot has.\n\
+             pub fn read_lock_kind(_: &parking_lot::RawRwLock<false>) {{}}\n"
+        ),
+    );
+    let output = grader()
+        .arg("grade")
+        .arg(submission.path())
+        .args(["-e", "02", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let run = parse_run(&output.stdout);
+    let graded = exercise(&run, 0, "02");
+    assert_eq!(graded["status"]["kind"], "graded", "{graded}");
+    assert_eq!(graded["score"], graded["max_score"], "{graded}");
+    let notes = graded["notes"].to_string();
+    assert!(
+        notes.contains("Graded with the real parking_lot"),
+        "{notes}"
+    );
+}
