@@ -23,6 +23,8 @@ const LIMIT: Duration = Duration::from_secs(10);
 const BLOCKED: Duration = Duration::from_millis(300);
 /// The most CPU time a thread blocked for [`BLOCKED`] may use.
 const CPU_BUDGET: Duration = Duration::from_millis(10);
+/// Threads blocked at once in a busy-wait check.
+const SLEEPERS: usize = 4;
 /// Slack allowed after a timeout before a late return counts as a bug.
 const LATE: Duration = Duration::from_secs(2);
 
@@ -449,8 +451,10 @@ fn acquire_timeout_takes_a_permit_given_back_during_the_wait() {
     });
 }
 
-/// A thread blocked in `acquire` or `acquire_timeout` sleeps: over 300 ms it
-/// uses almost no CPU. Catches spinning on `try_acquire` or a `yield_now` loop.
+/// Threads blocked in `acquire` or `acquire_timeout` sleep: over 300 ms,
+/// [`SLEEPERS`] of each use almost no CPU between them. Catches spinning on
+/// `try_acquire` or a `yield_now` loop. Several threads, because on a loaded
+/// machine one yielding spinner gets little CPU, but several add up.
 #[test]
 fn blocked_acquire_does_not_busy_wait() {
     check(LIMIT, || {
@@ -459,33 +463,56 @@ fn blocked_acquire_does_not_busy_wait() {
         let held = bounded.acquire();
         let started = AtomicUsize::new(0);
         thread::scope(|s| {
-            let blocked = s.spawn(|| {
-                started.fetch_add(1, Ordering::SeqCst);
-                measure(|| sem.acquire().forget())
-            });
-            let timed_out = s.spawn(|| {
-                started.fetch_add(1, Ordering::SeqCst);
-                measure(|| bounded.acquire_timeout(BLOCKED).is_some())
-            });
+            let blocked: Vec<_> = (0..SLEEPERS)
+                .map(|_| {
+                    s.spawn(|| {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        measure(|| sem.acquire().forget())
+                    })
+                })
+                .collect();
+            let timed_out: Vec<_> = (0..SLEEPERS)
+                .map(|_| {
+                    s.spawn(|| {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        measure(|| bounded.acquire_timeout(BLOCKED).is_some())
+                    })
+                })
+                .collect();
             // Measure a real 300 ms block even if the threads start late.
             assert!(eventually(Duration::from_secs(3), || started
                 .load(Ordering::SeqCst)
-                == 2));
+                == 2 * SLEEPERS));
             thread::sleep(BLOCKED);
-            sem.release();
-            let ((), cpu, wall) = blocked.join().expect("the blocked acquirer panicked");
-            println!("acquire: blocked {wall:?}, used {cpu:?} of CPU");
+            for _ in 0..SLEEPERS {
+                sem.release();
+            }
+            let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+            for handle in blocked {
+                let ((), used, took) = handle.join().expect("a blocked acquirer panicked");
+                cpu += used;
+                wall = wall.max(took);
+            }
+            println!("acquire: {SLEEPERS} threads blocked up to {wall:?}, used {cpu:?} of CPU");
             assert!(
-                cpu < CPU_BUDGET,
-                "Semaphore::acquire blocked for {wall:?} and used {cpu:?} of CPU (busy-waiting?)"
+                cpu < CPU_BUDGET * SLEEPERS as u32,
+                "{SLEEPERS} threads blocked in Semaphore::acquire for up to {wall:?} used {cpu:?} \
+                 of CPU between them (busy-waiting?)"
             );
-            let (got, cpu, wall) = timed_out.join().expect("the timed acquirer panicked");
-            println!("acquire_timeout: blocked {wall:?}, used {cpu:?} of CPU");
-            assert!(!got, "acquire_timeout got a permit that was held all along");
+            let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+            for handle in timed_out {
+                let (got, used, took) = handle.join().expect("a timed acquirer panicked");
+                assert!(!got, "acquire_timeout got a permit that was held all along");
+                cpu += used;
+                wall = wall.max(took);
+            }
+            println!(
+                "acquire_timeout: {SLEEPERS} threads blocked up to {wall:?}, used {cpu:?} of CPU"
+            );
             assert!(
-                cpu < CPU_BUDGET,
-                "BoundedSemaphore::acquire_timeout blocked for {wall:?} and used {cpu:?} of \
-                 CPU (busy-waiting?)"
+                cpu < CPU_BUDGET * SLEEPERS as u32,
+                "{SLEEPERS} threads blocked in BoundedSemaphore::acquire_timeout for up to \
+                 {wall:?} used {cpu:?} of CPU between them (busy-waiting?)"
             );
         });
         drop(held);
