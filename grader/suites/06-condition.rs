@@ -27,6 +27,12 @@ const PROMPTLY: Duration = Duration::from_secs(4);
 /// under the chaos stand-in); a spinning one uses its whole share of a core,
 /// measured at 38 ms and more on a 2-core machine with a load average of 17.
 const BUSY_CPU: Duration = Duration::from_millis(10);
+/// Threads blocked at once in a busy-wait check.
+const SLEEPERS: usize = 4;
+/// The most CPU time [`SLEEPERS`] threads blocked for 300 ms may use between
+/// them (correct code uses under 1 ms; yielding spinners on a busy machine,
+/// over 60 ms).
+const SLEEPERS_CPU: Duration = Duration::from_millis(20);
 
 /// Joins `handle` if it finishes within `limit`; otherwise fails with `what`.
 /// A panic in the thread is passed on with its own message.
@@ -461,53 +467,87 @@ fn push_blocks_while_full_and_one_pop_releases_it() {
     });
 }
 
-/// A consumer blocked in `pop()` for 300 ms must use almost no CPU time.
-/// Catches a `pop` that spins (a loop around `try_pop`, a sleep-less retry,
-/// `yield_now`) instead of waiting on a condition variable.
+/// Consumers blocked in `pop()` for 300 ms must use almost no CPU time:
+/// [`SLEEPERS`] of them, less than [`SLEEPERS_CPU`] between them. Catches a
+/// `pop` that spins (a loop around `try_pop`, a sleep-less retry,
+/// `yield_now`) instead of waiting on a condition variable. Several threads,
+/// because on a loaded machine one yielding spinner gets little CPU, but
+/// several add up.
 #[test]
 fn pop_on_an_empty_queue_blocks_without_busy_waiting() {
     harness::check(LIMIT, || {
-        let queue = Arc::new(BoundedQueue::new(2));
-        let consumer = {
-            let queue = Arc::clone(&queue);
-            thread::spawn(move || harness::measure(|| queue.pop()))
-        };
+        let queue = Arc::new(BoundedQueue::new(SLEEPERS));
+        let consumers: Vec<_> = (0..SLEEPERS)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || harness::measure(|| queue.pop()))
+            })
+            .collect();
         thread::sleep(Duration::from_millis(300));
-        assert!(!consumer.is_finished(), "pop returned on an empty queue");
-        queue.push(42u64).unwrap();
-        let (item, cpu, wall) = join_within(consumer, PROMPTLY, "a push did not wake the consumer");
-        assert_eq!(item, Some(42));
-        println!("blocked for {wall:?}, used {cpu:?} of CPU");
         assert!(
-            cpu < BUSY_CPU,
-            "a consumer blocked for {wall:?} used {cpu:?} of CPU: pop is busy-waiting \
-             instead of sleeping on a condition variable"
+            consumers.iter().all(|c| !c.is_finished()),
+            "pop returned on an empty queue"
+        );
+        for item in 0..SLEEPERS as u64 {
+            queue.push(item).unwrap();
+        }
+        let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+        for (item, used, took) in
+            join_all_within(consumers, PROMPTLY, "pushes did not wake every consumer")
+        {
+            assert!(item.is_some(), "a consumer got {item:?} from an open queue");
+            cpu += used;
+            wall = wall.max(took);
+        }
+        println!("{SLEEPERS} consumers blocked up to {wall:?}, used {cpu:?} of CPU");
+        assert!(
+            cpu < SLEEPERS_CPU,
+            "{SLEEPERS} consumers blocked for up to {wall:?} used {cpu:?} of CPU between them: \
+             pop is busy-waiting instead of sleeping on a condition variable"
         );
     });
 }
 
-/// A producer blocked in `push()` on a full queue for 300 ms must use almost
-/// no CPU time. Catches a `push` that spins instead of waiting.
+/// Producers blocked in `push()` on a full queue for 300 ms must use almost
+/// no CPU time: [`SLEEPERS`] of them, less than [`SLEEPERS_CPU`] between them.
+/// Catches a `push` that spins instead of waiting.
 #[test]
 fn push_on_a_full_queue_blocks_without_busy_waiting() {
     harness::check(LIMIT, || {
         let queue = Arc::new(BoundedQueue::new(1));
-        queue.push(1u64).unwrap();
-        let producer = {
-            let queue = Arc::clone(&queue);
-            thread::spawn(move || harness::measure(|| queue.push(2)))
-        };
+        queue.push(0u64).unwrap();
+        let producers: Vec<_> = (1..=SLEEPERS as u64)
+            .map(|item| {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || harness::measure(|| queue.push(item)))
+            })
+            .collect();
         thread::sleep(Duration::from_millis(300));
-        assert!(!producer.is_finished(), "push returned on a full queue");
-        assert_eq!(queue.pop(), Some(1));
-        let (result, cpu, wall) =
-            join_within(producer, PROMPTLY, "a pop did not wake the producer");
-        assert_eq!(result, Ok(()));
-        println!("blocked for {wall:?}, used {cpu:?} of CPU");
         assert!(
-            cpu < BUSY_CPU,
-            "a producer blocked for {wall:?} used {cpu:?} of CPU: push is busy-waiting \
-             instead of sleeping on a condition variable"
+            producers.iter().all(|p| !p.is_finished()),
+            "push returned on a full queue"
+        );
+        // Each pop frees the slot one blocked producer fills.
+        for _ in 0..=SLEEPERS {
+            let popped = queue.pop_timeout(PROMPTLY);
+            assert!(
+                popped.is_ok(),
+                "a pop did not wake a blocked producer: {popped:?}"
+            );
+        }
+        let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+        for (result, used, took) in
+            join_all_within(producers, PROMPTLY, "pops did not wake every producer")
+        {
+            assert_eq!(result, Ok(()));
+            cpu += used;
+            wall = wall.max(took);
+        }
+        println!("{SLEEPERS} producers blocked up to {wall:?}, used {cpu:?} of CPU");
+        assert!(
+            cpu < SLEEPERS_CPU,
+            "{SLEEPERS} producers blocked for up to {wall:?} used {cpu:?} of CPU between them: \
+             push is busy-waiting instead of sleeping on a condition variable"
         );
     });
 }
