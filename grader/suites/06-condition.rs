@@ -362,7 +362,7 @@ fn a_producer_woken_for_a_slot_someone_else_took_waits_again() {
 fn each_change_wakes_a_waiter_that_can_proceed() {
     harness::check(LIMIT, || {
         let mut rng = harness::rng();
-        for round in 0..16u64 {
+        for round in 0..32u64 {
             let queue = Arc::new(BoundedQueue::new(1));
             let (waiters, actor): (Vec<JoinHandle<Option<u64>>>, JoinHandle<Vec<u64>>);
             let base = rng.random_range(0..1000u64) * 10;
