@@ -147,6 +147,10 @@ struct VerifyArgs {
     /// With --repeat: also write every row, with its per-run figures, as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// With --repeat: measure only this mutant (its folder name under
+    /// grader/mutants/NN-topic); repeat for several.
+    #[arg(long, value_name = "NAME")]
+    mutant: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -369,7 +373,7 @@ fn merge_command(
 fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> {
     let options = args.common.options()?;
     if let Some(runs) = args.repeat {
-        return repeat_command(course, &options, runs, args.only, args.min_catch, args.json);
+        return repeat_command(course, &options, runs, args);
     }
     eprintln!(
         "verifying {} exercises with seed {} (solutions, stubs and mutants)",
@@ -410,10 +414,15 @@ fn repeat_command(
     course: &Course,
     options: &GradeOptions,
     runs: usize,
-    only: repeat::Subjects,
-    min_catch: f64,
-    json: Option<PathBuf>,
+    args: VerifyArgs,
 ) -> Result<ExitCode, Error> {
+    let VerifyArgs {
+        only,
+        min_catch,
+        json,
+        mutant,
+        ..
+    } = args;
     if runs == 0 {
         return Err(Error::new("--repeat needs at least one run"));
     }
@@ -427,7 +436,7 @@ fn repeat_command(
         options.seed.wrapping_add(runs as u64 - 1)
     );
     let started = Instant::now();
-    let mut tallies = repeat::repeat(course, options, runs, only, |tally| {
+    let mut tallies = repeat::repeat(course, options, runs, only, &mutant, |tally| {
         eprintln!(
             "  {} {}: {} of {} runs lost points, {:.0} s",
             tally.exercise,

@@ -226,14 +226,16 @@ pub fn median(values: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
-/// Builds the solutions and every mutant of the selected exercises once,
-/// then runs each exercise's hidden suite `runs` times against each.
-/// `on_tally` sees each row when its runs are done.
+/// Builds the solutions and every mutant of the selected exercises once
+/// (only the mutants named in `only_mutants`, if it names any), then runs
+/// each exercise's hidden suite `runs` times against each. `on_tally` sees
+/// each row when its runs are done.
 pub fn repeat(
     course: &Course,
     options: &GradeOptions,
     runs: usize,
     only: Subjects,
+    only_mutants: &[String],
     mut on_tally: impl FnMut(&Tally),
 ) -> Result<Vec<Tally>, Error> {
     let exercises = course.select(&options.exercises)?;
@@ -241,8 +243,19 @@ pub fn repeat(
     // mutant k of every exercise in submission `mutants-k`.
     let mutants: BTreeMap<String, Vec<(String, std::path::PathBuf)>> = exercises
         .iter()
-        .map(|e| (e.number.clone(), e.mutants(course)))
+        .map(|e| {
+            let mut found = e.mutants(course);
+            found.retain(|(name, _)| only_mutants.is_empty() || only_mutants.contains(name));
+            (e.number.clone(), found)
+        })
         .collect();
+    for name in only_mutants {
+        if !mutants.values().flatten().any(|(found, _)| found == name) {
+            return Err(Error::new(format!(
+                "no mutant named {name} in the selected exercises"
+            )));
+        }
+    }
     let mut submissions: Vec<(Submission, Vec<(String, String)>)> = vec![(
         synthetic("solutions", Scope::HiddenOnly, course, &exercises, |e| {
             Some(e.solution_src(course))

@@ -99,6 +99,13 @@ impl Waiters {
     }
 }
 
+/// Rounds of the set-then-clear tests. A waiting-`while !flag` or
+/// return-the-flag bug escapes a round when every woken waiter happens to
+/// retake the lock before `clear()` does (the stand-in's pause after `set()`
+/// allows it); with three rounds of 4-10 waiters that happened in 2 runs of
+/// 100, so each round has more waiters and there are more rounds.
+const ROUNDS: usize = 8;
+
 /// `set()` then `clear()` at once wakes every thread that was waiting: the
 /// CPython semantics. Catches waiting `while !flag` (the woken waiters see the
 /// flag lowered again and go back to sleep); the fix is to notice that a `set`
@@ -107,8 +114,8 @@ impl Waiters {
 fn set_wakes_every_waiter_even_if_cleared_at_once() {
     check(LIMIT, || {
         let mut rng = harness::rng();
-        for round in 0..3 {
-            let count = rng.random_range(6..=12);
+        for round in 0..ROUNDS {
+            let count = rng.random_range(8..=16);
             let event = Arc::new(Event::new());
             let waiters = Arc::new(Waiters::default());
             for _ in 0..count {
@@ -143,8 +150,8 @@ fn wait_timeout_reports_true_when_woken_by_set_then_clear() {
     check(LIMIT, || {
         let mut rng = harness::rng();
         let timeout = Duration::from_secs(4);
-        for round in 0..3 {
-            let count = rng.random_range(4..=10);
+        for round in 0..ROUNDS {
+            let count = rng.random_range(8..=16);
             let event = Arc::new(Event::new());
             let waiters = Arc::new(Waiters::default());
             let saw_true = Arc::new(AtomicUsize::new(0));

@@ -49,3 +49,43 @@ fn verify_repeat_measures_the_solution_and_every_mutant() {
         }
     }
 }
+
+/// `--mutant NAME` measures that mutant alone: one row, caught in its run
+/// (a lost update is caught in every run), and a name that no selected
+/// exercise has is refused with a message.
+#[test]
+fn verify_repeat_measures_only_the_named_mutant() {
+    let json = tempfile::NamedTempFile::new().expect("a temporary file");
+    common::grader()
+        .args([
+            "verify",
+            "--repeat",
+            "1",
+            "--only",
+            "mutants",
+            "--exercise",
+            "02",
+            "--mutant",
+            "counter-read-modify-write-split",
+        ])
+        .arg("--json")
+        .arg(json.path())
+        .assert()
+        .success();
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json.path()).expect("the JSON is written"))
+            .expect("the JSON parses");
+    let rows = rows.as_array().expect("a list of rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["subject"], "counter-read-modify-write-split");
+    assert_eq!(rows[0]["lost"], 1, "{}", rows[0]);
+
+    common::grader()
+        .args(["verify", "--repeat", "1", "--exercise", "02"])
+        .args(["--mutant", "no-such-bug"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "no mutant named no-such-bug in the selected exercises",
+        ));
+}
