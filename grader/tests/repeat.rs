@@ -6,6 +6,13 @@ mod common;
 
 use predicates::prelude::*;
 
+/// The rows `verify --repeat --json FILE` wrote.
+fn rows(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).expect("the JSON is written");
+    let rows: serde_json::Value = serde_json::from_str(&text).expect("the JSON parses");
+    rows.as_array().expect("a list of rows").clone()
+}
+
 /// `verify --repeat N` runs each suite N times against the solution and each
 /// mutant and writes one row per subject: the solution loses no run, and
 /// every mutant of the exercise is measured. (Its catch rate is what the
@@ -30,10 +37,7 @@ fn verify_repeat_measures_the_solution_and_every_mutant() {
         .stdout(predicate::str::contains(
             "solutions lost points in 0 of 2 runs",
         ));
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(json.path()).expect("the JSON is written"))
-            .expect("the JSON parses");
-    let rows = rows.as_array().expect("a list of rows");
+    let rows = rows(json.path());
     let mutants = std::fs::read_dir(
         common::course()
             .join("grader/mutants")
@@ -72,10 +76,7 @@ fn verify_repeat_measures_only_the_named_mutant() {
         .arg(json.path())
         .assert()
         .success();
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(json.path()).expect("the JSON is written"))
-            .expect("the JSON parses");
-    let rows = rows.as_array().expect("a list of rows");
+    let rows = rows(json.path());
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["subject"], "counter-read-modify-write-split");
     assert_eq!(rows[0]["lost"], 1, "{}", rows[0]);
