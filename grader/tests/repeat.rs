@@ -55,8 +55,9 @@ fn verify_repeat_measures_the_solution_and_every_mutant() {
 }
 
 /// `--mutant NAME` measures that mutant alone: one row, caught in its run
-/// (a lost update is caught in every run), and a name that no selected
-/// exercise has is refused with a message.
+/// (its bug, a prime limit left uncounted, fails a fixed input, so every run
+/// catches it), and a name that no selected exercise has is refused with a
+/// message.
 #[test]
 fn verify_repeat_measures_only_the_named_mutant() {
     let json = tempfile::NamedTempFile::new().expect("a temporary file");
@@ -68,9 +69,9 @@ fn verify_repeat_measures_only_the_named_mutant() {
             "--only",
             "mutants",
             "--exercise",
-            "02",
+            "10",
             "--mutant",
-            "counter-read-modify-write-split",
+            "count-primes-excludes-limit",
         ])
         .arg("--json")
         .arg(json.path())
@@ -78,11 +79,11 @@ fn verify_repeat_measures_only_the_named_mutant() {
         .success();
     let rows = rows(json.path());
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0]["subject"], "counter-read-modify-write-split");
+    assert_eq!(rows[0]["subject"], "count-primes-excludes-limit");
     assert_eq!(rows[0]["lost"], 1, "{}", rows[0]);
 
     common::grader()
-        .args(["verify", "--repeat", "1", "--exercise", "02"])
+        .args(["verify", "--repeat", "1", "--exercise", "10"])
         .args(["--mutant", "no-such-bug"])
         .assert()
         .failure()
