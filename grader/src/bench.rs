@@ -264,7 +264,8 @@ fn link_split(course: &Course, solutions: &Submission, stubs: &Submission) -> Re
         let _ = fs::remove_file(&log);
         let prepared = prepare::prepare(course, &exercises, submission, &slot, Default::default())?;
         let started = Instant::now();
-        build::build_with(&prepared, &dir, &env)?;
+        let wall = std::time::Duration::from_secs(crate::sandbox::BuildLimits::default().wall_secs);
+        build::build_with(&prepared, &dir, &env, wall)?;
         let wall = started.elapsed().as_secs_f64();
         let links: Vec<f64> = fs::read_to_string(&log)
             .unwrap_or_default()

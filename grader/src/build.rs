@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::prepare::{HIDDEN_TARGET, Prepared, PreparedSubmission, Scope};
+use crate::sandbox::SandboxOptions;
 
 /// Longest compiler message kept for a report.
 pub const MAX_MESSAGE_CHARS: usize = 3000;
@@ -48,6 +49,9 @@ pub struct Binaries {
     /// A remark for the student about how it was built (set when it had to
     /// be built against the real `parking_lot`).
     pub note: Option<String>,
+    /// The crate's compiled library in the shared target directory, removed
+    /// from there straight after the build (see [`isolate`]).
+    pub shared: Vec<PathBuf>,
 }
 
 /// The result of building one submission.
@@ -124,9 +128,54 @@ fn ensure_fetched(workspace: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Compiles the tests of every ready exercise of `prepared`.
-pub fn build(prepared: &PreparedSubmission, grading_dir: &Path) -> Result<BuildOutput, Error> {
-    build_with(prepared, &target_dir(grading_dir), &[])
+/// Compiles the tests of every ready exercise of `prepared`, every compile
+/// confined by the sandbox's rustc wrapper, the whole build under its
+/// wall-clock limit.
+pub fn build(
+    prepared: &PreparedSubmission,
+    grading_dir: &Path,
+    sandbox: &SandboxOptions,
+) -> Result<BuildOutput, Error> {
+    let target = target_dir(grading_dir);
+    let tmp = prepared.workspace.join(".rustc-tmp");
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let env = sandbox.cargo_env(&target, &tmp)?;
+    let wall = std::time::Duration::from_secs(sandbox.build_limits.wall_secs);
+    let mut built = build_with(prepared, &target, &env, wall)?;
+    for outcome in built.exercises.values_mut() {
+        if let Built::Failed(message) = outcome {
+            *message = explain_build_limits(message, sandbox);
+        }
+    }
+    Ok(built)
+}
+
+/// Says so when a compile failed because it hit the build's limits.
+fn explain_build_limits(message: &str, sandbox: &SandboxOptions) -> String {
+    let limits = &sandbox.build_limits;
+    let why = if message.contains("SIGXCPU") || message.contains("signal: 24") {
+        format!(
+            "compiling used more than {} s of CPU time, the build's limit (an endless `const` \
+             evaluation or macro recursion?)",
+            limits.cpu_secs
+        )
+    } else if message.contains("memory allocation of") || message.contains("SIGKILL") {
+        format!(
+            "compiling used more than {} of memory, the build's limit",
+            crate::sandbox::Limits {
+                memory_bytes: limits.memory_bytes,
+                ..Default::default()
+            }
+            .memory_words()
+        )
+    } else if message.contains("Permission denied") {
+        "the code reads a file outside its own src/ folder (with #[path], include_str!, \
+         include_bytes! or include!); the grader takes only src/**/*.rs, so keep all code there"
+            .to_string()
+    } else {
+        return message.to_string();
+    };
+    format!("error: {why}\n\n{message}")
 }
 
 /// Builds again, after their manifests were switched to the real
@@ -137,6 +186,7 @@ pub fn build(prepared: &PreparedSubmission, grading_dir: &Path) -> Result<BuildO
 pub fn rebuild_with_real_parking_lot(
     prepared: &PreparedSubmission,
     grading_dir: &Path,
+    sandbox: &SandboxOptions,
     numbers: &[String],
     built: &mut BuildOutput,
 ) -> Result<(), Error> {
@@ -149,7 +199,7 @@ pub fn rebuild_with_real_parking_lot(
             .collect(),
         ..prepared.clone()
     };
-    let again = build(&only, grading_dir)?;
+    let again = build(&only, grading_dir, sandbox)?;
     built.secs += again.secs;
     for (number, result) in again.exercises {
         let result = match (result, built.exercises.get(&number)) {
@@ -173,11 +223,13 @@ pub fn rebuild_with_real_parking_lot(
     Ok(())
 }
 
-/// [`build`] into `target_dir`, with extra environment for Cargo.
+/// [`build`] into `target_dir`, with extra environment for Cargo, stopped
+/// after `wall`.
 pub fn build_with(
     prepared: &PreparedSubmission,
     target_dir: &Path,
     env: &[(String, String)],
+    wall: std::time::Duration,
 ) -> Result<BuildOutput, Error> {
     let started = Instant::now();
     let mut exercises = BTreeMap::new();
@@ -202,7 +254,8 @@ pub fn build_with(
         Scope::Full => "*",
         Scope::HiddenOnly | Scope::UntilCaught => HIDDEN_TARGET,
     };
-    let output = cargo()
+    let mut command = cargo();
+    command
         .args([
             "build",
             "--offline",
@@ -220,10 +273,27 @@ pub fn build_with(
         .arg(prepared.workspace.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_TERM_PROGRESS_WHEN", "never")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+        // No incremental caches: they would keep data derived from one
+        // student's code where the next student's compile can read it.
+        .env("CARGO_INCREMENTAL", "0")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let output = run_cargo(command, wall)?;
+    if output.timed_out {
+        let message = format!(
+            "error: the build took longer than {} s, the build's wall-clock limit, and was \
+             stopped",
+            wall.as_secs()
+        );
+        for p in &prepared.exercises {
+            if matches!(p.state, Prepared::Ready { .. }) {
+                exercises.insert(p.exercise.number.clone(), Built::Failed(message.clone()));
+            }
+        }
+        return Ok(BuildOutput {
+            exercises,
+            secs: started.elapsed().as_secs_f64(),
+        });
+    }
 
     let mut binaries: BTreeMap<String, Binaries> = BTreeMap::new();
     let mut errors: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
@@ -242,6 +312,12 @@ pub fn build_with(
                     .as_array()
                     .map(|k| k.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
+                if kinds.iter().any(|k| k.ends_with("lib")) {
+                    let files = message["filenames"].as_array().cloned().unwrap_or_default();
+                    entry
+                        .shared
+                        .extend(files.iter().filter_map(Value::as_str).map(PathBuf::from));
+                }
                 let Some(executable) = message["executable"].as_str() else {
                     continue;
                 };
@@ -291,7 +367,7 @@ pub fn build_with(
         let diagnostics = errors.remove(&package).unwrap_or_default();
         let mut found = binaries.remove(&package).unwrap_or_default();
         found.crate_dir = crate_dir.clone();
-        found.bins = keep_own_copies(&found.bins, crate_dir)?;
+        isolate(&mut found, crate_dir)?;
         let built = if found.hidden.as_os_str().is_empty() {
             // Errors in the library (or in the hidden suite's use of it).
             let relevant: Vec<&Diagnostic> = diagnostics
@@ -430,32 +506,115 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Copies a crate's binaries next to it and returns the copies' paths.
+/// Moves a crate's compiled code out of the shared target directory, into
+/// `built/` next to the crate, and returns nothing of it there.
 ///
-/// Cargo puts every scratch crate's `src/bin/<name>` at the same shared
-/// `target/debug/<name>`, and the next submission's build (which overlaps
-/// this one's tests) would replace it. Builds run one at a time, so copying
-/// straight after this one is safe.
-fn keep_own_copies(
-    bins: &BTreeMap<String, PathBuf>,
-    crate_dir: &Path,
-) -> Result<BTreeMap<String, PathBuf>, Error> {
-    let dir = crate_dir.join("built-bins");
-    if !bins.is_empty() {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+/// Every submission compiles into the same `deps` folder, which the next
+/// submission's compile must be able to read (its dependencies are there).
+/// So a student's library, tests and programs leave it as soon as their
+/// build is done: the next compile, running while these tests run, finds
+/// nothing of another student there. (Cargo rebuilds them next time; a new
+/// submission changes them anyway.) Moving also keeps this submission's
+/// binaries from being replaced by the next build's while its tests run.
+fn isolate(found: &mut Binaries, crate_dir: &Path) -> Result<(), Error> {
+    let dir = crate_dir.join("built");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let take = |from: &Path, name: &str| -> Result<PathBuf, Error> {
+        let to = dir.join(name);
+        std::fs::rename(from, &to).map_err(|e| {
+            Error::new(format!("cannot move {} to {}: {e}", from.display(), to.display()))
+        })?;
+        Ok(to)
+    };
+    if !found.hidden.as_os_str().is_empty() {
+        found.hidden = take(&found.hidden.clone(), "test-hidden")?;
     }
-    bins.iter()
-        .map(|(name, built)| {
-            let copy = dir.join(name);
-            std::fs::copy(built, &copy).map_err(|e| {
-                Error::new(format!(
-                    "cannot copy {} to {}: {e}",
-                    built.display(),
-                    copy.display()
-                ))
-            })?;
-            Ok((name.clone(), copy))
+    for (name, path) in found.visible.iter_mut() {
+        *path = take(path, &format!("test-{name}"))?;
+    }
+    for (name, path) in found.bins.iter_mut() {
+        let twin = deps_twin(path);
+        *path = take(path, name)?;
+        if let Some(twin) = twin {
+            let _ = std::fs::remove_file(twin);
+        }
+    }
+    for file in found.shared.drain(..) {
+        let _ = std::fs::remove_file(file);
+    }
+    Ok(())
+}
+
+/// The `deps/<name>-<hash>` file that Cargo hard-links a program's
+/// `target/debug/<name>` from.
+fn deps_twin(uplifted: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(uplifted).ok()?.ino();
+    let name = uplifted.file_name()?.to_str()?;
+    let deps = uplifted.parent()?.join("deps");
+    std::fs::read_dir(deps)
+        .ok()?
+        .flatten()
+        .find(|entry| {
+            entry.file_name().to_string_lossy().starts_with(&format!("{name}-"))
+                && entry.metadata().is_ok_and(|m| m.ino() == inode)
         })
-        .collect()
+        .map(|entry| entry.path())
+}
+
+/// What a Cargo build printed, and whether it ran out of time.
+struct CargoOutput {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    timed_out: bool,
+}
+
+/// Runs Cargo in its own process group and kills the group after `wall`.
+fn run_cargo(mut command: Command, wall: std::time::Duration) -> Result<CargoOutput, Error> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use wait_timeout::ChildExt;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    let read_all = |stream: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = read_all(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let stderr = read_all(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let waited = child
+        .wait_timeout(wall)
+        .map_err(|e| Error::new(format!("cannot wait for cargo: {e}")))?;
+    let timed_out = waited.is_none();
+    if timed_out {
+        // SAFETY: signalling a process group we created.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(-(child.id() as i32), libc::SIGKILL);
+        }
+    }
+    let status = match waited {
+        Some(status) => status,
+        None => child
+            .wait()
+            .map_err(|e| Error::new(format!("cannot wait for cargo: {e}")))?,
+    };
+    Ok(CargoOutput {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        timed_out,
+    })
 }

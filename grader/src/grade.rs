@@ -16,6 +16,7 @@ use crate::course::{Course, Exercise};
 use crate::model::{ExerciseStatus, Outcome, SubmissionResult, Timings, Visibility};
 use crate::prepare::{self, LockBackend, Prepared, PreparedSubmission, Scope, Slot, Submission};
 use crate::run::{self, RunSettings, TestJob, TestRun};
+use crate::sandbox::SandboxOptions;
 use crate::score;
 
 /// How to grade.
@@ -33,6 +34,8 @@ pub struct GradeOptions {
     pub backend: LockBackend,
     /// Compile the next submission while the current one's tests run.
     pub overlap: bool,
+    /// The sandbox around tests and compiles.
+    pub sandbox: SandboxOptions,
 }
 
 impl GradeOptions {
@@ -46,7 +49,18 @@ impl GradeOptions {
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
             backend: LockBackend::Real,
             overlap: true,
+            sandbox: SandboxOptions::default(),
         }
+    }
+
+    /// The settings of the test stage with `seed`: its jobs, timeout and sandbox.
+    pub fn run_settings(&self, seed: u64) -> Result<RunSettings, Error> {
+        Ok(RunSettings {
+            jobs: self.jobs.max(1),
+            timeout: self.timeout,
+            seed,
+            sandbox: self.sandbox.test_sandbox()?,
+        })
     }
 }
 
@@ -98,15 +112,7 @@ pub fn grade_all(
             .send(Slot::acquire(&grading_dir)?)
             .expect("slot channel open");
     }
-    let pass_dir = tempfile::Builder::new()
-        .prefix("interleave-pass-")
-        .tempdir()
-        .map_err(|e| Error::new(format!("cannot create a temporary folder: {e}")))?;
-    let settings = RunSettings {
-        jobs: options.jobs.max(1),
-        timeout: options.timeout,
-        seed: options.seed,
-    };
+    let settings = options.run_settings(options.seed)?;
     let mut results = Vec::with_capacity(submissions.len());
     thread::scope(|scope| -> Result<(), Error> {
         let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, Error>>(0);
@@ -114,7 +120,7 @@ pub fn grade_all(
         scope.spawn(move || {
             for (index, submission) in submissions.iter().enumerate() {
                 let Ok(slot) = free_rx.recv() else { return };
-                let compiled = compile(course, exercises, submission, &slot, options.backend).map(
+                let compiled = compile(course, exercises, submission, &slot, options).map(
                     |(prepared, built, prepare_secs)| Compiled {
                         index,
                         prepared,
@@ -135,12 +141,8 @@ pub fn grade_all(
                 .map_err(|_| Error::new("the build stage stopped unexpectedly"))??;
             let submission = &submissions[compiled.index];
             let run_started = Instant::now();
-            let exercise_results = run_submission(
-                &compiled.prepared,
-                &compiled.built,
-                &settings,
-                pass_dir.path(),
-            );
+            let exercise_results =
+                run_submission(&compiled.prepared, &compiled.built, &settings);
             let run_secs = run_started.elapsed().as_secs_f64();
             let _ = free_tx.send(compiled.slot);
             let result = SubmissionResult {
@@ -178,13 +180,14 @@ pub fn compile(
     exercises: &[&Exercise],
     submission: &Submission,
     slot: &Slot,
-    backend: LockBackend,
+    options: &GradeOptions,
 ) -> Result<(PreparedSubmission, BuildOutput, f64), Error> {
+    let backend = options.backend;
     let started = Instant::now();
     let grading_dir = course.grading_dir();
     let prepared = prepare::prepare(course, exercises, submission, slot, backend)?;
     let prepare_secs = started.elapsed().as_secs_f64();
-    let mut built = build::build(&prepared, &grading_dir)?;
+    let mut built = build::build(&prepared, &grading_dir, &options.sandbox)?;
     let failed: Vec<String> = built
         .exercises
         .iter()
@@ -193,7 +196,13 @@ pub fn compile(
         .collect();
     if backend == LockBackend::Chaos && !failed.is_empty() {
         prepare::use_real_parking_lot(course, &prepared, &failed)?;
-        build::rebuild_with_real_parking_lot(&prepared, &grading_dir, &failed, &mut built)?;
+        build::rebuild_with_real_parking_lot(
+            &prepared,
+            &grading_dir,
+            &options.sandbox,
+            &failed,
+            &mut built,
+        )?;
     }
     Ok((prepared, built, prepare_secs))
 }
@@ -203,7 +212,6 @@ pub fn run_submission(
     prepared: &PreparedSubmission,
     built: &BuildOutput,
     settings: &RunSettings,
-    pass_dir: &std::path::Path,
 ) -> Vec<crate::model::ExerciseResult> {
     // First decide, per exercise, whether it has tests to run.
     enum Plan<'a> {
@@ -244,7 +252,7 @@ pub fn run_submission(
                 Some(Built::Ok(binaries)) => {
                     let until_caught = prepared.scope == Scope::UntilCaught;
                     let (jobs, not_run) =
-                        plan_jobs(exercise, binaries, settings.timeout, until_caught);
+                        plan_jobs(exercise, binaries, settings, until_caught);
                     Plan::Run(exercise, jobs, not_run)
                 }
             },
@@ -260,7 +268,7 @@ pub fn run_submission(
         })
         .collect();
     let mut runs: BTreeMap<String, Vec<TestRun>> = BTreeMap::new();
-    for run in run::run_tests(all_jobs, settings, pass_dir) {
+    for run in run::run_tests(all_jobs, settings) {
         runs.entry(run.job.exercise.clone()).or_default().push(run);
     }
     plans
@@ -287,7 +295,7 @@ pub fn run_submission(
 fn plan_jobs(
     exercise: &Exercise,
     binaries: &build::Binaries,
-    timeout: Duration,
+    settings: &RunSettings,
     until_caught: bool,
 ) -> (Vec<TestJob>, Vec<TestRun>) {
     let env: Vec<(String, std::ffi::OsString)> = binaries
@@ -309,6 +317,7 @@ fn plan_jobs(
         visibility,
         dir: binaries.crate_dir.clone(),
         env: env.clone(),
+        exec: binaries.bins.values().cloned().collect(),
         until_caught,
     };
     let mut targets = vec![(binaries.hidden.clone(), Visibility::Hidden)];
@@ -319,7 +328,7 @@ fn plan_jobs(
             .map(|b| (b.clone(), Visibility::Visible)),
     );
     for (binary, visibility) in targets {
-        match run::list_tests(&binary, &binaries.crate_dir, timeout) {
+        match run::list_tests(&binary, settings) {
             Ok(names) => {
                 for name in names {
                     jobs.push(job(&binary, name, visibility));

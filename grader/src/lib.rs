@@ -28,6 +28,7 @@ pub mod prepare;
 pub mod repeat;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod score;
 pub mod verify;
 

@@ -17,7 +17,7 @@ use grader::grade::{self, GradeOptions};
 use grader::model::{GradingRun, SubmissionResult};
 use grader::prepare::{self, LockBackend};
 use grader::report::{self, GradescopeVisibility};
-use grader::{bench, export, repeat, verify};
+use grader::{bench, export, repeat, sandbox, verify};
 
 #[derive(Parser)]
 #[command(
@@ -89,6 +89,25 @@ struct CommonArgs {
     /// Do not compile the next submission while the current one's tests run.
     #[arg(long)]
     no_overlap: bool,
+    /// Run tests and compiles without the sandbox (never for code you do not
+    /// trust): no namespaces, Landlock, seccomp, dropped uid or limits.
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Memory (address space) per test process, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = sandbox::Limits::default().memory_bytes >> 20)]
+    memory_limit: u64,
+    /// Threads plus processes per test at once.
+    #[arg(long, value_name = "N", default_value_t = sandbox::Limits::default().tasks)]
+    task_limit: u64,
+    /// Largest file a test may write (and size of its private tmp), in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = sandbox::Limits::default().file_bytes >> 20)]
+    file_limit: u64,
+    /// CPU seconds per test process.
+    #[arg(long, value_name = "SECS", default_value_t = sandbox::Limits::default().cpu_secs)]
+    cpu_limit: u64,
+    /// Wall-clock seconds for the build of one submission.
+    #[arg(long, value_name = "SECS", default_value_t = sandbox::BuildLimits::default().wall_secs)]
+    build_timeout: u64,
 }
 
 impl CommonArgs {
@@ -104,6 +123,20 @@ impl CommonArgs {
         options.timeout = Duration::from_secs_f64(self.timeout);
         options.backend = self.parking_lot;
         options.overlap = !self.no_overlap;
+        options.sandbox = sandbox::SandboxOptions {
+            disabled: self.no_sandbox,
+            limits: sandbox::Limits {
+                memory_bytes: self.memory_limit << 20,
+                tasks: self.task_limit,
+                file_bytes: self.file_limit << 20,
+                cpu_secs: self.cpu_limit,
+                ..Default::default()
+            },
+            build_limits: sandbox::BuildLimits {
+                wall_secs: self.build_timeout,
+                ..Default::default()
+            },
+        };
         Ok(options)
     }
 }
@@ -180,6 +213,11 @@ fn parse_shard(text: &str) -> Result<(usize, usize), String> {
 }
 
 fn main() -> ExitCode {
+    // The grader re-executes itself to start test processes in their sandbox
+    // and to confine rustc; those roles come before any argument parsing.
+    if let Some(role) = grader::sandbox::Role::from_env() {
+        std::process::exit(role.run());
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -172,11 +172,66 @@ pub enum Outcome {
         /// How many bytes it had printed when it was stopped.
         bytes: u64,
     },
+    /// The test went over one of the sandbox's resource limits.
+    OverLimit {
+        /// Which one.
+        limit: Limit,
+    },
     /// The test was not run.
     NotRun {
         /// Why not.
         reason: String,
     },
+}
+
+/// A resource limit of the test sandbox, with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Limit {
+    /// Memory (address space) per process.
+    Memory {
+        /// The limit in bytes.
+        bytes: u64,
+    },
+    /// Threads plus processes at once.
+    Tasks {
+        /// The limit.
+        count: u64,
+    },
+    /// Size of a written file (and of the private tmp).
+    FileSize {
+        /// The limit in bytes.
+        bytes: u64,
+    },
+    /// Open file descriptors per process.
+    OpenFiles {
+        /// The limit.
+        count: u64,
+    },
+    /// CPU time per process.
+    CpuTime {
+        /// The limit in seconds.
+        secs: u64,
+    },
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words = |bytes: u64| {
+            if bytes >= 1 << 30 && bytes % (1 << 30) == 0 {
+                format!("{} GiB", bytes >> 30)
+            } else {
+                format!("{} MiB", bytes >> 20)
+            }
+        };
+        match self {
+            Limit::Memory { bytes } => write!(f, "used more than {} of memory", words(*bytes)),
+            Limit::Tasks { count } => write!(f, "started more than {count} threads and processes"),
+            Limit::FileSize { bytes } => write!(f, "wrote more than {} to files", words(*bytes)),
+            Limit::OpenFiles { count } => write!(f, "opened more than {count} files at once"),
+            Limit::CpuTime { secs } => write!(f, "used more than {secs} s of CPU time"),
+        }
+    }
 }
 
 impl Outcome {
@@ -191,6 +246,7 @@ impl Outcome {
             Outcome::OutputFlood { bytes } => {
                 format!("output flood ({} MiB printed)", bytes / (1024 * 1024))
             }
+            Outcome::OverLimit { limit } => format!("over a limit: {limit}"),
             Outcome::NotRun { reason } => format!("not run: {reason}"),
         }
     }
@@ -227,6 +283,11 @@ impl Outcome {
                 "The test printed {bytes} bytes and was stopped. Remove the printing from \
                  loops in your code."
             ),
+            Outcome::OverLimit { limit } => format!(
+                "The test {limit}, a limit of the grader's sandbox that a correct solution \
+                 stays far below. Look for threads or processes started in a loop, \
+                 allocations that grow without bound, or a loop that never ends."
+            ),
             Outcome::NotRun { reason } => format!("The test was not run: {reason}."),
         }
     }
@@ -242,6 +303,8 @@ pub fn signal_name(signal: i32) -> String {
         9 => "SIGKILL",
         11 => "SIGSEGV",
         15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
         _ => return format!("signal {signal}"),
     };
     format!("signal {signal}, {name}")

@@ -26,7 +26,6 @@ use crate::course::Course;
 use crate::grade::{GradeOptions, compile, run_submission};
 use crate::model::{ExerciseResult, ExerciseStatus, Outcome};
 use crate::prepare::{PreparedSubmission, Scope, Slot, Submission};
-use crate::run::RunSettings;
 use crate::verify::synthetic;
 
 /// The fraction of runs in which every mutant must lose points.
@@ -291,13 +290,9 @@ pub fn repeat(
 
     let grading_dir = course.grading_dir();
     let slot = Slot::acquire(&grading_dir)?;
-    let pass_dir = tempfile::Builder::new()
-        .prefix("interleave-pass-")
-        .tempdir()
-        .map_err(|e| Error::new(format!("cannot create a temporary folder: {e}")))?;
     let mut tallies = Vec::new();
     for (submission, subjects) in &submissions {
-        let (prepared, built, _) = compile(course, &exercises, submission, &slot, options.backend)?;
+        let (prepared, built, _) = compile(course, &exercises, submission, &slot, options)?;
         for (number, subject) in subjects {
             let Some(entry) = prepared
                 .exercises
@@ -324,13 +319,9 @@ pub fn repeat(
             };
             for i in 0..runs {
                 let seed = options.seed.wrapping_add(i as u64);
-                let settings = RunSettings {
-                    jobs: options.jobs.max(1),
-                    timeout: options.timeout,
-                    seed,
-                };
+                let settings = options.run_settings(seed)?;
                 let started = Instant::now();
-                let results = run_submission(&alone, &built, &settings, pass_dir.path());
+                let results = run_submission(&alone, &built, &settings);
                 let wall = started.elapsed().as_secs_f64();
                 let result = results
                     .into_iter()

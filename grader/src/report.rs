@@ -364,6 +364,7 @@ fn outcome_kind(outcome: &Outcome) -> &'static str {
         Outcome::Crashed { .. } => "crashed",
         Outcome::ExitedEarly => "exited_early",
         Outcome::OutputFlood { .. } => "output_flood",
+        Outcome::OverLimit { .. } => "over_limit",
         Outcome::NotRun { .. } => "not_run",
     }
 }

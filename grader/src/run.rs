@@ -1,14 +1,16 @@
 //! Stage 3: run every test in its own process.
 //!
 //! Each test runs as `<test-binary> --exact <name> --test-threads=1
-//! --nocapture` in a fresh process group, with stdin closed, a minimal
-//! environment, captured output (a head and a tail are kept, the rest is
-//! counted) and a wall-clock limit after which the whole group is killed.
+//! --nocapture` in its own sandbox ([`crate::sandbox::jail`]), with stdin
+//! closed, a minimal environment, captured output (a head and a tail are
+//! kept, the rest is counted) and a wall-clock limit after which the whole
+//! group is killed.
 //!
-//! A hidden test passes only if its process exits with status 0 **and** its
-//! name is in the pass file that `harness::check` appends to when the test
-//! body returns. Printing `test result: ok` or calling `process::exit(0)`
-//! from student code cannot produce that record.
+//! A hidden test passes only if its jail exits with status 0, which it does
+//! only when the test process exited with 0 **and** proved with its one-time
+//! secret that the test body returned (`harness::proof`). Printing `test
+//! result: ok`, calling `process::exit(0)` or writing any file from student
+//! code cannot produce that proof.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsString;
@@ -22,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
-use crate::model::{Outcome, Visibility, Watchdog};
+use crate::model::{Limit, Outcome, Visibility, Watchdog};
+use crate::sandbox::jail::{JailExit, SETUP_PREFIX};
+use crate::sandbox::{Limits, TestSandbox};
 
 /// Bytes kept from the start and from the end of each output stream.
 pub const KEEP_BYTES: usize = 32 * 1024;
@@ -40,6 +44,8 @@ pub struct RunSettings {
     pub timeout: Duration,
     /// `INTERLEAVE_SEED` for every test.
     pub seed: u64,
+    /// The sandbox every test process starts in.
+    pub sandbox: Arc<TestSandbox>,
 }
 
 /// One test to run.
@@ -57,6 +63,9 @@ pub struct TestJob {
     pub dir: PathBuf,
     /// Extra environment (`CARGO_BIN_EXE_<name>` for the crate's binaries).
     pub env: Vec<(String, OsString)>,
+    /// Files and folders the test may execute besides its binary (the
+    /// crate's own programs).
+    pub exec: Vec<PathBuf>,
     /// Skip this test once another test of its exercise has failed.
     pub until_caught: bool,
 }
@@ -74,14 +83,14 @@ pub struct TestRun {
     pub duration: Duration,
 }
 
-/// Lists the tests in a test binary (`--list --format terse`).
-pub fn list_tests(binary: &Path, dir: &Path, timeout: Duration) -> Result<Vec<String>, String> {
-    let mut command = Command::new(binary);
-    command
-        .args(["--list", "--format", "terse"])
-        .current_dir(dir);
-    base_env(&mut command);
-    let output = run_process(command, timeout)
+/// Lists the tests in a test binary (`--list --format terse`), in its sandbox.
+pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, String> {
+    let args = ["--list", "--format", "terse"].map(String::from).to_vec();
+    let (command, _box) = settings
+        .sandbox
+        .command(binary, args, base_env(), Vec::new(), false)
+        .map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
+    let output = run_process(command, settings.timeout)
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
     if output.timed_out || output.status.map(|s| !s.success()).unwrap_or(true) {
         return Err(format!(
@@ -101,7 +110,7 @@ pub fn list_tests(binary: &Path, dir: &Path, timeout: Duration) -> Result<Vec<St
 
 /// Runs `jobs` with up to `settings.jobs` processes at once. Results come
 /// back in the order of `jobs`.
-pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings, pass_dir: &Path) -> Vec<TestRun> {
+pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
     let total = jobs.len();
     let queue: Mutex<VecDeque<(usize, TestJob)>> =
         Mutex::new(jobs.into_iter().enumerate().collect());
@@ -127,7 +136,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings, pass_dir: &Path) ->
                             duration: Duration::ZERO,
                         }
                     } else {
-                        let run = run_test(job, settings, pass_dir, index);
+                        let run = run_test(job, settings);
                         if run.job.until_caught && run.outcome != Outcome::Passed {
                             caught
                                 .lock()
@@ -149,41 +158,33 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings, pass_dir: &Path) ->
         .collect()
 }
 
-/// Runs one test process and judges it.
-pub fn run_test(job: TestJob, settings: &RunSettings, pass_dir: &Path, index: usize) -> TestRun {
-    let pass_file = pass_dir.join(format!("pass-{index}"));
-    let _ = std::fs::remove_file(&pass_file);
-    let mut command = Command::new(&job.binary);
-    command
-        .arg("--exact")
-        .arg(&job.name)
-        .args(["--test-threads=1", "--nocapture", "--color", "never"])
-        .current_dir(&job.dir);
-    base_env(&mut command);
-    command
-        .env(harness::SEED_VAR, settings.seed.to_string())
-        .env(harness::PASS_FILE_VAR, &pass_file)
-        .env("CARGO_MANIFEST_DIR", &job.dir);
+/// Runs one test process in its sandbox and judges it.
+pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
+    let args = vec![
+        "--exact".to_string(),
+        job.name.clone(),
+        "--test-threads=1".to_string(),
+        "--nocapture".to_string(),
+        "--color".to_string(),
+        "never".to_string(),
+    ];
+    let mut env = base_env();
+    env.push((harness::SEED_VAR.to_string(), settings.seed.to_string()));
     for (key, value) in &job.env {
-        command.env(key, value);
+        env.push((key.clone(), value.to_string_lossy().into_owned()));
     }
+    let hidden = job.visibility == Visibility::Hidden;
+    let prepared = settings
+        .sandbox
+        .command(&job.binary, args, env, job.exec.clone(), hidden);
+    let (command, _box) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => return not_run(job, format!("the sandbox could not be prepared ({e})")),
+    };
     let output = match run_process(command, settings.timeout) {
         Ok(output) => output,
-        Err(e) => {
-            return TestRun {
-                job,
-                outcome: Outcome::NotRun {
-                    reason: format!("the test process could not start ({e})"),
-                },
-                output: String::new(),
-                duration: Duration::ZERO,
-            };
-        }
+        Err(e) => return not_run(job, format!("the test process could not start ({e})")),
     };
-    let passed_record = std::fs::read_to_string(&pass_file)
-        .map(|text| text.lines().any(|line| line == job.name))
-        .unwrap_or(false);
-    let _ = std::fs::remove_file(&pass_file);
     // Paths in panic messages are relative to the scratch workspace
     // (`exercise-05-s0/src/lib.rs`); the student knows them as `src/lib.rs`.
     let scratch_prefix = format!(
@@ -195,7 +196,7 @@ pub fn run_test(job: TestJob, settings: &RunSettings, pass_dir: &Path, index: us
     );
     let stderr = output.stderr.text().replace(&scratch_prefix, "");
     let stdout = output.stdout.text().replace(&scratch_prefix, "");
-    let outcome = judge(&output, passed_record, job.visibility, &stderr);
+    let outcome = judge(&output, &stderr, &settings.sandbox.limits);
     let excerpt = match &outcome {
         Outcome::Passed => String::new(),
         _ => excerpt(&stdout, &stderr),
@@ -208,12 +209,16 @@ pub fn run_test(job: TestJob, settings: &RunSettings, pass_dir: &Path, index: us
     }
 }
 
-fn judge(
-    output: &ProcessOutput,
-    passed_record: bool,
-    visibility: Visibility,
-    stderr: &str,
-) -> Outcome {
+fn not_run(job: TestJob, reason: String) -> TestRun {
+    TestRun {
+        job,
+        outcome: Outcome::NotRun { reason },
+        output: String::new(),
+        duration: Duration::ZERO,
+    }
+}
+
+fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
     if output.flooded {
         return Outcome::OutputFlood {
             bytes: output.total_bytes,
@@ -229,41 +234,93 @@ fn judge(
             reason: "the test process vanished".to_string(),
         };
     };
-    match status.code() {
-        Some(0) => {
-            // Visible tests do not use the harness and carry no points; for
-            // them a clean exit is a pass.
-            if passed_record || visibility == Visibility::Visible {
-                Outcome::Passed
-            } else {
-                Outcome::ExitedEarly
+    let Some(code) = status.code() else {
+        use std::os::unix::process::ExitStatusExt;
+        let signal = status.signal().unwrap_or(0);
+        return match signal_limit(signal, stderr, limits) {
+            Some(limit) => Outcome::OverLimit { limit },
+            None => Outcome::Crashed { signal },
+        };
+    };
+    match code {
+        // The jail says 0 only for a proven pass (hidden tests) or a clean
+        // exit (visible tests, which carry no points).
+        0 => Outcome::Passed,
+        code if code == JailExit::NoProof as i32 => Outcome::ExitedEarly,
+        code if code == JailExit::Setup as i32 && stderr.contains(SETUP_PREFIX) => {
+            Outcome::NotRun {
+                reason: format!("the sandbox could not start the test ({})", setup_error(stderr)),
             }
         }
-        Some(code) if code == harness::WATCHDOG_EXIT_CODE && stderr.contains("WATCHDOG:") => {
+        code if code == harness::WATCHDOG_EXIT_CODE && stderr.contains("WATCHDOG:") => {
             Outcome::TimedOut {
                 watchdog: Watchdog::Harness,
             }
         }
         // The chaos stand-in found a lock-order cycle or a deadlock and said
         // so on stderr, in a paragraph a student can read.
-        Some(code) if code == chaos::LOCK_ORDER_EXIT_CODE || code == chaos::DEADLOCK_EXIT_CODE => {
+        code if code == chaos::LOCK_ORDER_EXIT_CODE || code == chaos::DEADLOCK_EXIT_CODE => {
             Outcome::Failed {
                 message: chaos_verdict(stderr)
                     .unwrap_or_else(|| format!("the test process exited with code {code}")),
             }
         }
-        Some(101) => Outcome::Failed {
-            message: panic_message(stderr).unwrap_or_else(|| "the test failed".to_string()),
+        101 => match message_limit(stderr, limits) {
+            Some(limit) => Outcome::OverLimit { limit },
+            None => Outcome::Failed {
+                message: panic_message(stderr).unwrap_or_else(|| "the test failed".to_string()),
+            },
         },
-        Some(code) => Outcome::Failed {
+        code => Outcome::Failed {
             message: format!("the test process exited with code {code}"),
         },
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            Outcome::Crashed {
-                signal: status.signal().unwrap_or(0),
-            }
-        }
+    }
+}
+
+fn setup_error(stderr: &str) -> String {
+    let start = stderr.find(SETUP_PREFIX).unwrap_or(0) + SETUP_PREFIX.len();
+    stderr[start..].lines().next().unwrap_or_default().to_string()
+}
+
+/// The limit a death by `signal` means: SIGXCPU and SIGXFSZ come from the
+/// CPU and file-size rlimits, an abort after a failed allocation from the
+/// memory limit.
+fn signal_limit(signal: i32, stderr: &str, limits: &Limits) -> Option<Limit> {
+    match signal {
+        libc::SIGXCPU => Some(Limit::CpuTime {
+            secs: limits.cpu_secs,
+        }),
+        libc::SIGXFSZ => Some(Limit::FileSize {
+            bytes: limits.file_bytes,
+        }),
+        libc::SIGABRT | libc::SIGSEGV | libc::SIGKILL => message_limit(stderr, limits),
+        _ => None,
+    }
+}
+
+/// The limit a failure message points at: Rust's out-of-memory abort, or a
+/// system call that failed because of an rlimit (the panic of a
+/// `thread::spawn` or an `unwrap()` on its error).
+fn message_limit(stderr: &str, limits: &Limits) -> Option<Limit> {
+    let has = |needle: &str| stderr.contains(needle);
+    if has("memory allocation of") || has("Cannot allocate memory") {
+        Some(Limit::Memory {
+            bytes: limits.memory_bytes,
+        })
+    } else if has("failed to spawn thread") || has("Resource temporarily unavailable") {
+        Some(Limit::Tasks {
+            count: limits.tasks,
+        })
+    } else if has("Too many open files") {
+        Some(Limit::OpenFiles {
+            count: limits.open_files,
+        })
+    } else if has("File too large") || has("No space left on device") {
+        Some(Limit::FileSize {
+            bytes: limits.file_bytes,
+        })
+    } else {
+        None
     }
 }
 
@@ -373,16 +430,19 @@ fn excerpt(stdout: &str, stderr: &str) -> String {
     text
 }
 
-/// A clean environment for student code: just enough to run, nothing of the
-/// grader's (no tokens, no Cargo variables).
-fn base_env(command: &mut Command) {
-    command.env_clear();
-    for var in ["PATH", "HOME", "TMPDIR", "LANG", "USER"] {
-        if let Some(value) = std::env::var_os(var) {
-            command.env(var, value);
-        }
-    }
-    command.env("RUST_BACKTRACE", "0");
+/// The environment of a test process: just enough to run, nothing of the
+/// grader's (no tokens, no Cargo variables). The sandbox adds `HOME` and
+/// `TMPDIR` (its private tmp).
+fn base_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = ["PATH", "LANG", "USER"]
+        .iter()
+        .filter_map(|var| Some((var.to_string(), std::env::var(var).ok()?)))
+        .collect();
+    env.push(("RUST_BACKTRACE".to_string(), "0".to_string()));
+    // Few malloc arenas, so that the memory limit (on address space) counts
+    // memory rather than reserved arenas.
+    env.push(("MALLOC_ARENA_MAX".to_string(), "2".to_string()));
+    env
 }
 
 /// Output captured from one stream: the first and last [`KEEP_BYTES`] bytes.
@@ -519,9 +579,6 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
     if status.is_none() {
         let _ = child.kill();
         status = child.wait().ok();
-        if status.is_some_and(|s| s.success()) {
-            // It exited on its own just as we gave up on it; still a timeout.
-        }
     }
     // The readers end when every process holding the pipes is gone; a
     // process that escaped the group cannot hold the grader hostage.

@@ -15,6 +15,8 @@
 
 use std::any::Any;
 use std::io::Write;
+
+pub mod proof;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -31,17 +33,16 @@ pub const WATCHDOG_EXIT_CODE: i32 = 124;
 /// Name of the environment variable that replays a randomized test.
 pub const SEED_VAR: &str = "INTERLEAVE_SEED";
 
-/// Name of the environment variable through which the grader names the file
-/// that [`check`] appends a passed test's name to. A test passes for the
-/// grader only if its name is there, so a submission that calls
-/// `process::exit(0)` mid-test or prints a fake `test result: ok` earns nothing.
-pub const PASS_FILE_VAR: &str = "INTERLEAVE_PASS_FILE";
+/// Name of the environment variable the grader's sandbox sets when it hands
+/// a test process the descriptors of its pass record (see [`proof`]).
+pub const PROOF_VAR: &str = "INTERLEAVE_PROOF";
 
 /// Runs one hidden test's body under a [`Watchdog`] of `limit`.
 ///
-/// When the body returns normally, the test's name is appended to the file
-/// named by [`PASS_FILE_VAR`] (if set). A panic, a hang or an early exit
-/// leaves no record.
+/// When the body returns normally, the harness proves it to the grader's
+/// sandbox with a one-time secret that it took before the body (and any
+/// student code) ran, and that student code cannot read (see [`proof`]).
+/// A panic, a hang or an early exit leaves no proof.
 ///
 /// ```
 /// use std::time::Duration;
@@ -51,19 +52,13 @@ pub const PASS_FILE_VAR: &str = "INTERLEAVE_PASS_FILE";
 /// ```
 #[track_caller]
 pub fn check<T>(limit: Duration, body: impl FnOnce() -> T) -> T {
-    // Read before any student code runs in this test.
-    let pass_file = std::env::var_os(PASS_FILE_VAR);
-    let name = thread::current().name().unwrap_or("main").to_string();
+    // Taken before any student code runs in this test.
+    let proof = proof::take();
     let watchdog = Watchdog::arm(limit, "running the test body");
     let value = body();
     drop(watchdog);
-    if let Some(path) = pass_file {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .expect("open the grader's pass file");
-        writeln!(file, "{name}").expect("write the grader's pass file");
+    if let Some(proof) = proof {
+        proof.record();
     }
     value
 }
