@@ -108,6 +108,9 @@ struct CommonArgs {
     /// Wall-clock seconds for the build of one submission.
     #[arg(long, value_name = "SECS", default_value_t = sandbox::BuildLimits::default().wall_secs)]
     build_timeout: u64,
+    /// CPU seconds per compiler process in the build of a submission.
+    #[arg(long, value_name = "SECS", default_value_t = sandbox::BuildLimits::default().cpu_secs)]
+    build_cpu_limit: u64,
 }
 
 impl CommonArgs {
@@ -134,6 +137,7 @@ impl CommonArgs {
             },
             build_limits: sandbox::BuildLimits {
                 wall_secs: self.build_timeout,
+                cpu_secs: self.build_cpu_limit,
                 ..Default::default()
             },
         };
