@@ -523,7 +523,11 @@ fn isolate(found: &mut Binaries, crate_dir: &Path) -> Result<(), Error> {
     let take = |from: &Path, name: &str| -> Result<PathBuf, Error> {
         let to = dir.join(name);
         std::fs::rename(from, &to).map_err(|e| {
-            Error::new(format!("cannot move {} to {}: {e}", from.display(), to.display()))
+            Error::new(format!(
+                "cannot move {} to {}: {e}",
+                from.display(),
+                to.display()
+            ))
         })?;
         Ok(to)
     };
@@ -557,7 +561,10 @@ fn deps_twin(uplifted: &Path) -> Option<PathBuf> {
         .ok()?
         .flatten()
         .find(|entry| {
-            entry.file_name().to_string_lossy().starts_with(&format!("{name}-"))
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
                 && entry.metadata().is_ok_and(|m| m.ino() == inode)
         })
         .map(|entry| entry.path())
@@ -592,8 +599,18 @@ fn run_cargo(mut command: Command, wall: std::time::Duration) -> Result<CargoOut
             bytes
         })
     };
-    let stdout = read_all(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
-    let stderr = read_all(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>));
+    let stdout = read_all(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let stderr = read_all(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
     let waited = child
         .wait_timeout(wall)
         .map_err(|e| Error::new(format!("cannot wait for cargo: {e}")))?;

@@ -113,24 +113,29 @@ pub fn grade_all(
             .expect("slot channel open");
     }
     let settings = options.run_settings(options.seed)?;
+    let protections = options.sandbox.active()?;
     let mut results = Vec::with_capacity(submissions.len());
     thread::scope(|scope| -> Result<(), Error> {
-        let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, Error>>(0);
+        let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, (usize, Error)>>(0);
         let exercises = &exercises;
+        let slots_back = free_tx.clone();
         scope.spawn(move || {
             for (index, submission) in submissions.iter().enumerate() {
                 let Ok(slot) = free_rx.recv() else { return };
-                let compiled = compile(course, exercises, submission, &slot, options).map(
-                    |(prepared, built, prepare_secs)| Compiled {
+                let compiled = match compile(course, exercises, submission, &slot, options) {
+                    Ok((prepared, built, prepare_secs)) => Ok(Compiled {
                         index,
                         prepared,
                         built,
                         slot,
                         prepare_secs,
-                    },
-                );
-                let failed = compiled.is_err();
-                if compiled_tx.send(compiled).is_err() || failed {
+                    }),
+                    Err(error) => {
+                        let _ = slots_back.send(slot);
+                        Err((index, error))
+                    }
+                };
+                if compiled_tx.send(compiled).is_err() {
                     return;
                 }
             }
@@ -138,28 +143,23 @@ pub fn grade_all(
         for _ in submissions {
             let compiled = compiled_rx
                 .recv()
-                .map_err(|_| Error::new("the build stage stopped unexpectedly"))??;
-            let submission = &submissions[compiled.index];
-            let run_started = Instant::now();
-            let exercise_results =
-                run_submission(&compiled.prepared, &compiled.built, &settings);
-            let run_secs = run_started.elapsed().as_secs_f64();
-            let _ = free_tx.send(compiled.slot);
+                .map_err(|_| Error::new("the build stage stopped unexpectedly"))?;
+            let result = match compiled {
+                Ok(compiled) => {
+                    let submission = &submissions[compiled.index];
+                    let result = test_and_score(submission, &compiled, &settings, options.seed);
+                    let _ = free_tx.send(compiled.slot);
+                    result
+                }
+                // One submission the grader could not handle does not stop
+                // the class: it gets a result that says why.
+                Err((index, error)) => {
+                    unbuildable(&submissions[index], exercises, options.seed, &error)
+                }
+            };
             let result = SubmissionResult {
-                student: submission.student.clone(),
-                source: submission.source.display().to_string(),
-                seed: options.seed,
-                score: exercise_results.iter().map(|e| e.score).sum(),
-                max_score: exercise_results.iter().map(|e| e.max_score).sum(),
-                // Work time, not counting the wait for the previous
-                // submission's tests when the stages overlap.
-                elapsed_secs: compiled.prepare_secs + compiled.built.secs + run_secs,
-                timings: Timings {
-                    prepare_secs: compiled.prepare_secs,
-                    build_secs: compiled.built.secs,
-                    run_secs,
-                },
-                exercises: exercise_results,
+                protections: protections.clone(),
+                ..result
             };
             on_done(&result);
             results.push(result);
@@ -167,6 +167,69 @@ pub fn grade_all(
         Ok(())
     })?;
     Ok(results)
+}
+
+/// Runs the tests of one compiled submission and puts its result together.
+fn test_and_score(
+    submission: &Submission,
+    compiled: &Compiled,
+    settings: &RunSettings,
+    seed: u64,
+) -> SubmissionResult {
+    let run_started = Instant::now();
+    let exercise_results = run_submission(&compiled.prepared, &compiled.built, settings);
+    let run_secs = run_started.elapsed().as_secs_f64();
+    SubmissionResult {
+        student: submission.student.clone(),
+        source: submission.source.display().to_string(),
+        seed,
+        score: exercise_results.iter().map(|e| e.score).sum(),
+        max_score: exercise_results.iter().map(|e| e.max_score).sum(),
+        // Work time, not counting the wait for the previous submission's
+        // tests when the stages overlap.
+        elapsed_secs: compiled.prepare_secs + compiled.built.secs + run_secs,
+        timings: Timings {
+            prepare_secs: compiled.prepare_secs,
+            build_secs: compiled.built.secs,
+            run_secs,
+        },
+        protections: Vec::new(),
+        exercises: exercise_results,
+    }
+}
+
+/// The result of a submission the grader could not prepare or build: every
+/// exercise ungraded, with the reason.
+fn unbuildable(
+    submission: &Submission,
+    exercises: &[&Exercise],
+    seed: u64,
+    error: &Error,
+) -> SubmissionResult {
+    let message = format!("error: the grader could not prepare or build this submission: {error}");
+    let results: Vec<crate::model::ExerciseResult> = exercises
+        .iter()
+        .map(|exercise| {
+            score::not_run(
+                exercise,
+                ExerciseStatus::CompileError {
+                    message: message.clone(),
+                },
+                "not built",
+            )
+        })
+        .collect();
+    SubmissionResult {
+        student: submission.student.clone(),
+        source: submission.source.display().to_string(),
+        seed,
+        score: 0,
+        max_score: results.iter().map(|e| e.max_score).sum(),
+        elapsed_secs: 0.0,
+        timings: Timings::default(),
+        protections: Vec::new(),
+        exercises: results,
+    }
 }
 
 /// Prepares and builds one submission in `slot`; also returns the seconds
@@ -251,8 +314,7 @@ pub fn run_submission(
                 )),
                 Some(Built::Ok(binaries)) => {
                     let until_caught = prepared.scope == Scope::UntilCaught;
-                    let (jobs, not_run) =
-                        plan_jobs(exercise, binaries, settings, until_caught);
+                    let (jobs, not_run) = plan_jobs(exercise, binaries, settings, until_caught);
                     Plan::Run(exercise, jobs, not_run)
                 }
             },

@@ -163,6 +163,10 @@ struct GradeArgs {
     /// Gradescope visibility of the hidden suites' tests in results.json.
     #[arg(long, value_enum, default_value_t)]
     hidden_visibility: GradescopeVisibility,
+    /// Keep the students already graded into --out and grade only the rest
+    /// (after an interrupted run).
+    #[arg(long, requires = "out")]
+    resume: bool,
 }
 
 #[derive(Args)]
@@ -293,8 +297,14 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
             .map(|(_, s)| s)
             .collect();
     }
+    let protections = options.sandbox.active()?;
+    let done = match (&args.out, args.resume) {
+        (Some(out), true) => report::read_students(out)?,
+        _ => Vec::new(),
+    };
+    submissions.retain(|s| !done.iter().any(|d| d.student == s.student));
     let table = args.format == Format::Table;
-    let class = submissions.len() > 1;
+    let class = submissions.len() + done.len() > 1;
     let bar = if class {
         let bar = ProgressBar::new(submissions.len() as u64);
         bar.set_style(
@@ -309,12 +319,18 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
     };
     if table {
         eprintln!(
-            "grading {} submission{} with seed {} (replay with --seed {})",
+            "grading {} submission{} with seed {} (replay with --seed {}){}",
             submissions.len(),
-            if class { "s" } else { "" },
+            if submissions.len() == 1 { "" } else { "s" },
             options.seed,
-            options.seed
+            options.seed,
+            if done.is_empty() {
+                String::new()
+            } else {
+                format!(", {} already graded", done.len())
+            }
         );
+        eprintln!("{}", report::protections_line(&protections));
     }
     let started = Instant::now();
     let results = grade::grade_all(
@@ -324,6 +340,18 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         |result: &SubmissionResult| {
             bar.inc(1);
             bar.set_message(result.student.clone());
+            // Reports are written as each student is done: a crash loses at
+            // most the submission in flight.
+            if let Some(out) = &args.out
+                && let Err(e) = report::write_student(
+                    result,
+                    out,
+                    args.hidden_visibility,
+                    options.timeout.as_secs_f64(),
+                )
+            {
+                bar.suspend(|| eprintln!("grader: {e}"));
+            }
             if table {
                 bar.suspend(|| {
                     println!("{}", report::submission_table(result));
@@ -333,10 +361,16 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         },
     )?;
     bar.finish_and_clear();
+    let mut results = results;
+    if !done.is_empty() {
+        results.extend(done);
+        results.sort_by(|a, b| a.student.cmp(&b.student));
+    }
     let run = GradingRun {
         seed: options.seed,
         timeout_secs: options.timeout.as_secs_f64(),
         shard: args.shard.map(|(k, n)| format!("{k}/{n}")),
+        protections,
         submissions: results,
     };
     match args.format {
@@ -359,7 +393,13 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         }
     }
     if let Some(out) = &args.out {
-        report::write_all(&run, out, args.hidden_visibility)?;
+        // The class reports come from the students' own, already on disk.
+        let mut from_disk = run.clone();
+        from_disk.submissions = report::read_students(out)?
+            .into_iter()
+            .filter(|s| run.submissions.iter().any(|r| r.student == s.student))
+            .collect();
+        report::write_class(&from_disk, out)?;
         if table {
             eprintln!("reports written to {}", out.display());
         }

@@ -15,6 +15,9 @@ pub struct GradingRun {
     pub timeout_secs: f64,
     /// Which slice of the class this run graded, as `K/N`, if sharded.
     pub shard: Option<String>,
+    /// The sandbox's protections that were on.
+    #[serde(default)]
+    pub protections: Vec<crate::sandbox::Protection>,
     /// One entry per graded submission, in student order.
     pub submissions: Vec<SubmissionResult>,
 }
@@ -36,6 +39,9 @@ pub struct SubmissionResult {
     pub elapsed_secs: f64,
     /// How that time split between the stages.
     pub timings: Timings,
+    /// The sandbox's protections its tests and compiles ran under.
+    #[serde(default)]
+    pub protections: Vec<crate::sandbox::Protection>,
     /// One entry per graded exercise, in course order.
     pub exercises: Vec<ExerciseResult>,
 }

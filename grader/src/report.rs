@@ -369,6 +369,25 @@ fn outcome_kind(outcome: &Outcome) -> &'static str {
     }
 }
 
+/// One line that says which protections of the sandbox were on.
+pub fn protections_line(protections: &[crate::sandbox::Protection]) -> String {
+    use crate::sandbox::Protection;
+    if protections.is_empty() {
+        return "Sandbox: off (graded with --no-sandbox).".to_string();
+    }
+    let on: Vec<String> = protections.iter().map(|p| p.to_string()).collect();
+    let missing: Vec<String> = Protection::ALL
+        .iter()
+        .filter(|p| !protections.contains(p))
+        .map(|p| p.to_string())
+        .collect();
+    let mut line = format!("Sandbox: {}.", on.join(", "));
+    if !missing.is_empty() {
+        line.push_str(&format!(" Not available here: {}.", missing.join(", ")));
+    }
+    line
+}
+
 /// `feedback.md`: for the student, what failed and why, with hints and the
 /// seed that replays the run. `timeout` is the per-test limit, if known.
 pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) -> String {
@@ -389,6 +408,7 @@ pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) ->
             .map(|t| format!(" Each test had {t:.0} s."))
             .unwrap_or_default()
     );
+    let _ = writeln!(text, "{}\n", protections_line(&submission.protections));
     let _ = writeln!(text, "| exercise | points | verdict |\n|---|---|---|");
     for exercise in &submission.exercises {
         let _ = writeln!(
@@ -473,31 +493,76 @@ pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) ->
     text
 }
 
-/// Writes every report of `run` into `out`: `gradebook.csv`, `run.json`
-/// (the full model, which `merge` reads) and, per student, `results.json`,
-/// `junit.xml` and `feedback.md`.
+/// Writes every report of `run` into `out`: each student's, then the
+/// class's (`gradebook.csv`, `run.json`).
 pub fn write_all(
     run: &GradingRun,
     out: &Path,
     visibility: GradescopeVisibility,
 ) -> Result<(), Error> {
+    for submission in &run.submissions {
+        write_student(submission, out, visibility, run.timeout_secs)?;
+    }
+    write_class(run, out)
+}
+
+/// Name of the file in a student's report folder that keeps the result
+/// model, from which the class reports are rebuilt (and `--resume` reads).
+pub const STUDENT_MODEL: &str = "submission.json";
+
+/// Writes one student's reports into `out/<student>/` as soon as the
+/// student is graded: `results.json`, `junit.xml`, `feedback.md` and the
+/// model itself. Each file is written whole or not at all.
+pub fn write_student(
+    submission: &SubmissionResult,
+    out: &Path,
+    visibility: GradescopeVisibility,
+    timeout_secs: f64,
+) -> Result<(), Error> {
+    let dir = out.join(safe_name(&submission.student));
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    write(
+        &dir.join("results.json"),
+        &pretty(&gradescope_json(submission, visibility))?,
+    )?;
+    write(&dir.join("junit.xml"), &junit_xml(submission)?)?;
+    write(
+        &dir.join("feedback.md"),
+        &feedback_markdown(submission, Some(timeout_secs)),
+    )?;
+    write(&dir.join(STUDENT_MODEL), &pretty(submission)?)
+}
+
+/// The class's reports, from the run: `gradebook.csv` and `run.json`.
+pub fn write_class(run: &GradingRun, out: &Path) -> Result<(), Error> {
     fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     write(&out.join("gradebook.csv"), &gradebook_csv(run)?)?;
     let model = serde_json::to_string_pretty(run).map_err(|e| Error::new(format!("json: {e}")))?;
-    write(&out.join("run.json"), &model)?;
-    for submission in &run.submissions {
-        let dir = out.join(safe_name(&submission.student));
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let results = serde_json::to_string_pretty(&gradescope_json(submission, visibility))
-            .map_err(|e| Error::new(format!("json: {e}")))?;
-        write(&dir.join("results.json"), &results)?;
-        write(&dir.join("junit.xml"), &junit_xml(submission)?)?;
-        write(
-            &dir.join("feedback.md"),
-            &feedback_markdown(submission, Some(run.timeout_secs)),
-        )?;
+    write(&out.join("run.json"), &model)
+}
+
+/// The students already graded into `out` (their [`STUDENT_MODEL`] files),
+/// sorted by id.
+pub fn read_students(out: &Path) -> Result<Vec<SubmissionResult>, Error> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(out) else {
+        return Ok(found);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path().join(STUDENT_MODEL);
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let submission: SubmissionResult = serde_json::from_str(&text)
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        found.push(submission);
     }
-    Ok(())
+    found.sort_by(|a, b| a.student.cmp(&b.student));
+    Ok(found)
+}
+
+fn pretty<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::new(format!("json: {e}")))
 }
 
 /// A student id made safe as a folder name.
@@ -519,6 +584,10 @@ pub fn safe_name(student: &str) -> String {
     }
 }
 
+/// Writes `text` to a temporary file beside `path`, then renames it over
+/// `path`, so a crash never leaves half a report.
 fn write(path: &Path, text: &str) -> Result<(), Error> {
-    fs::write(path, text).map_err(|e| Error::io(path, e))
+    let partial = path.with_extension("partial");
+    fs::write(&partial, text).map_err(|e| Error::io(&partial, e))?;
+    fs::rename(&partial, path).map_err(|e| Error::io(path, e))
 }

@@ -249,7 +249,10 @@ fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
         code if code == JailExit::NoProof as i32 => Outcome::ExitedEarly,
         code if code == JailExit::Setup as i32 && stderr.contains(SETUP_PREFIX) => {
             Outcome::NotRun {
-                reason: format!("the sandbox could not start the test ({})", setup_error(stderr)),
+                reason: format!(
+                    "the sandbox could not start the test ({})",
+                    setup_error(stderr)
+                ),
             }
         }
         code if code == harness::WATCHDOG_EXIT_CODE && stderr.contains("WATCHDOG:") => {
@@ -279,7 +282,11 @@ fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
 
 fn setup_error(stderr: &str) -> String {
     let start = stderr.find(SETUP_PREFIX).unwrap_or(0) + SETUP_PREFIX.len();
-    stderr[start..].lines().next().unwrap_or_default().to_string()
+    stderr[start..]
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The limit a death by `signal` means: SIGXCPU and SIGXFSZ come from the

@@ -26,7 +26,12 @@ fn attacks() -> Vec<(String, String)> {
         .expect("tests/attacks is readable")
         .flatten()
         .map(|e| {
-            let name = e.path().file_stem().unwrap().to_string_lossy().replace('_', "-");
+            let name = e
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .replace('_', "-");
             (name, fs::read_to_string(e.path()).unwrap())
         })
         .collect();
@@ -44,8 +49,7 @@ fn attacker(name: &str, fixture: &str, places: &BTreeMap<&str, String>) -> Strin
     if name.starts_with("whole-") {
         return text;
     }
-    let (inner, items): (Vec<&str>, Vec<&str>) =
-        text.lines().partition(|l| l.starts_with("#!["));
+    let (inner, items): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with("#!["));
     let hook = "todo!(\"Event::new: an event whose flag starts lowered\")";
     let stub = patched_stub(NN, &inner.join("\n"), &items.join("\n"));
     assert!(stub.contains(hook), "the 05 stub's Event::new changed");
@@ -109,8 +113,13 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
         ("@PORT@", listener.local_addr().unwrap().port().to_string()),
         ("@GRADER_PID@", std::process::id().to_string()),
     ]);
-    let solution =
-        fs::read_to_string(course().join("solutions").join(topic(NN)).join("src/lib.rs")).unwrap();
+    let solution = fs::read_to_string(
+        course()
+            .join("solutions")
+            .join(topic(NN))
+            .join("src/lib.rs"),
+    )
+    .unwrap();
     write_exercise(&class.path().join("aa-victim"), NN, &solution);
     write_exercise(&class.path().join("zz-victim"), NN, &solution);
     let attacks = attacks();
@@ -131,6 +140,7 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
         .arg(class.path())
         .args(["--exercise", NN, "--format", "json", "--seed", "11"])
         .args(["--build-cpu-limit", "30", "--out"])
+        .args(std::env::var("INTERLEAVE_ATTACK_ARGS").ok())
         .arg(out.path())
         .env("INTERLEAVE_ATTACK_TOKEN", TOKEN)
         .assert()
@@ -165,10 +175,26 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
         exercise(&run, index, NN).to_string()
     };
     // Limits give verdicts that name them.
-    assert!(verdicts("thread-bomb").contains("\"tasks\""), "{}", verdicts("thread-bomb"));
-    assert!(verdicts("process-bomb").contains("\"tasks\""), "{}", verdicts("process-bomb"));
-    assert!(verdicts("memory-hog").contains("\"memory\""), "{}", verdicts("memory-hog"));
-    assert!(verdicts("disk-fill").contains("\"file_size\""), "{}", verdicts("disk-fill"));
+    assert!(
+        verdicts("thread-bomb").contains("\"tasks\""),
+        "{}",
+        verdicts("thread-bomb")
+    );
+    assert!(
+        verdicts("process-bomb").contains("\"tasks\""),
+        "{}",
+        verdicts("process-bomb")
+    );
+    assert!(
+        verdicts("memory-hog").contains("\"memory\""),
+        "{}",
+        verdicts("memory-hog")
+    );
+    assert!(
+        verdicts("disk-fill").contains("\"file_size\""),
+        "{}",
+        verdicts("disk-fill")
+    );
     assert!(verdicts("const-loop").contains("CPU time, the build's limit"));
     for name in ["include-files", "whole-path-to-solution"] {
         let verdict = verdicts(name);
@@ -179,10 +205,11 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
     }
     // Nothing secret reached a report.
     let reports = snapshot(&[out.path().to_path_buf()]);
-    for (path, bytes) in reports.iter().map(|(p, b)| (p.clone(), b.clone())).chain([(
-        PathBuf::from("stdout"),
-        text.clone().into_bytes(),
-    )]) {
+    for (path, bytes) in reports
+        .iter()
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .chain([(PathBuf::from("stdout"), text.clone().into_bytes())])
+    {
         let content = String::from_utf8_lossy(&bytes);
         for secret in ["root:x:0:0", "harness::check(", TOKEN] {
             assert!(
@@ -194,7 +221,10 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
     }
 
     // Nothing outside the out dir changed, nothing reached the host.
-    assert!(before == snapshot(&watched), "the course or the class changed");
+    assert!(
+        before == snapshot(&watched),
+        "the course or the class changed"
+    );
     assert!(marked_tmp_files().is_empty(), "{:?}", marked_tmp_files());
     assert!(
         listener.accept().is_err(),
@@ -203,6 +233,9 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
     // Nothing outlives the run, even a few seconds later.
     let gradebook = fs::read(out.path().join("gradebook.csv")).unwrap();
     std::thread::sleep(Duration::from_secs(6));
-    assert_eq!(fs::read(out.path().join("gradebook.csv")).unwrap(), gradebook);
+    assert_eq!(
+        fs::read(out.path().join("gradebook.csv")).unwrap(),
+        gradebook
+    );
     assert!(marked_processes().is_empty(), "{:?}", marked_processes());
 }

@@ -87,9 +87,10 @@ impl Role {
 /// A command that runs this grader binary in `role` with `spec`.
 pub fn role_command(role: Role, spec: &impl Serialize) -> Command {
     let mut command = Command::new(grader_binary());
-    command
-        .env(ROLE_VAR, role.name())
-        .env(SPEC_VAR, serde_json::to_string(spec).expect("a spec serializes"));
+    command.env(ROLE_VAR, role.name()).env(
+        SPEC_VAR,
+        serde_json::to_string(spec).expect("a spec serializes"),
+    );
     command
 }
 
@@ -271,9 +272,10 @@ impl TestSandbox {
         let mut command = role_command(Role::Jail, &spec);
         // The jail reads only its spec; nothing of the grader's environment.
         command.env_clear();
-        command
-            .env(ROLE_VAR, "jail")
-            .env(SPEC_VAR, serde_json::to_string(&spec).expect("a spec serializes"));
+        command.env(ROLE_VAR, "jail").env(
+            SPEC_VAR,
+            serde_json::to_string(&spec).expect("a spec serializes"),
+        );
         Ok((command, boxed))
     }
 

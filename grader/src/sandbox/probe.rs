@@ -123,7 +123,10 @@ impl Protections {
         on(self.secret_memory, Protection::SecretMemory);
         on(isolation.namespaces, Protection::Namespaces);
         on(isolation.landlock, Protection::Landlock);
-        on(isolation.landlock && self.landlock_abi >= 6, Protection::SignalScope);
+        on(
+            isolation.landlock && self.landlock_abi >= 6,
+            Protection::SignalScope,
+        );
         on(isolation.seccomp, Protection::Seccomp);
         on(isolation.drop_uid, Protection::DroppedUid);
         on(isolation.limits, Protection::Limits);

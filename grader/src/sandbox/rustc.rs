@@ -62,7 +62,10 @@ const KEPT_ENV: &[&str] = &[
 pub fn main() -> i32 {
     let mut args = std::env::args_os().skip(1);
     let Some(rustc) = args.next() else {
-        eprintln!("{}the rustc wrapper needs a rustc to run", super::jail::SETUP_PREFIX);
+        eprintln!(
+            "{}the rustc wrapper needs a rustc to run",
+            super::jail::SETUP_PREFIX
+        );
         return 2;
     };
     let args: Vec<OsString> = args.collect();
