@@ -94,6 +94,8 @@ pub struct JailSpec {
     pub expect_proof: bool,
     /// The unprivileged uid (and gid) to run as when started as root.
     pub uid: u32,
+    /// The grader's pid: the jail ends when the grader does.
+    pub grader: i32,
 }
 
 /// The jail role's entry point; returns the exit status.
@@ -125,6 +127,11 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
 }
 
 fn launch(spec: &JailSpec) -> Result<i32, String> {
+    // A grader killed mid-run takes its jails (and so their tests) with it.
+    prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| format!("pdeathsig: {e}"))?;
+    if nix::unistd::getppid().as_raw() != spec.grader {
+        return Err("the grader ended before the test started".to_string());
+    }
     let secret = format!("{:032x}", harness::rand::random::<u128>());
     let (secret_read, secret_write) = pipe()?;
     std::fs::File::from(secret_write)

@@ -268,6 +268,7 @@ impl TestSandbox {
             isolation: self.isolation,
             expect_proof,
             uid,
+            grader: std::process::id() as i32,
         };
         let mut command = role_command(Role::Jail, &spec);
         // The jail reads only its spec; nothing of the grader's environment.
