@@ -139,8 +139,11 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
         .arg("grade")
         .arg(class.path())
         .args(["--exercise", NN, "--format", "json", "--seed", "11"])
-        .args(["--build-cpu-limit", "30", "--out"])
+        .args(["--build-cpu-limit", "30"])
+        // For checking that the test fails without the sandbox (in a
+        // throwaway clone: the attacks then do real damage).
         .args(std::env::var("INTERLEAVE_ATTACK_ARGS").ok())
+        .arg("--out")
         .arg(out.path())
         .env("INTERLEAVE_ATTACK_TOKEN", TOKEN)
         .assert()
