@@ -81,8 +81,27 @@ pub struct Protections {
 }
 
 impl Protections {
-    /// Runs the probe in a fresh grader process.
+    /// Runs the probe in a fresh grader process. `INTERLEAVE_SANDBOX_WITHOUT`
+    /// (a comma-separated list of `namespaces`, `landlock`, `seccomp`,
+    /// `secret_memory`) pretends the kernel lacks those, to test the
+    /// sandbox as a container without them would run it.
     pub fn probe() -> Result<Protections, String> {
+        let mut found = Self::probe_kernel()?;
+        let without = std::env::var("INTERLEAVE_SANDBOX_WITHOUT").unwrap_or_default();
+        for name in without.split(',').map(str::trim) {
+            match name {
+                "namespaces" => found.namespaces = false,
+                "landlock" => found.landlock_abi = 0,
+                "seccomp" => found.seccomp = false,
+                "secret_memory" => found.secret_memory = false,
+                "" => {}
+                other => return Err(format!("INTERLEAVE_SANDBOX_WITHOUT: unknown {other:?}")),
+            }
+        }
+        Ok(found)
+    }
+
+    fn probe_kernel() -> Result<Protections, String> {
         let output = super::role_command(super::Role::Probe, &())
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
