@@ -150,7 +150,7 @@ pub enum Watchdog {
 }
 
 /// The verdict on one test process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     /// It ran to the end and every assertion held.
@@ -177,6 +177,14 @@ pub enum Outcome {
     OutputFlood {
         /// How many bytes it had printed when it was stopped.
         bytes: u64,
+    },
+    /// The test was still making progress (running, or waiting for a CPU)
+    /// at the hard cap of its time: slow, not stuck.
+    TooSlow {
+        /// CPU seconds it had used.
+        cpu_secs: f64,
+        /// Wall-clock seconds it had run.
+        wall_secs: f64,
     },
     /// The test went over one of the sandbox's resource limits.
     OverLimit {
@@ -252,6 +260,10 @@ impl Outcome {
             Outcome::OutputFlood { bytes } => {
                 format!("output flood ({} MiB printed)", bytes / (1024 * 1024))
             }
+            Outcome::TooSlow {
+                cpu_secs,
+                wall_secs,
+            } => format!("too slow: used {cpu_secs:.1} s of CPU in {wall_secs:.1} s"),
             Outcome::OverLimit { limit } => format!("over a limit: {limit}"),
             Outcome::NotRun { reason } => format!("not run: {reason}"),
         }
@@ -288,6 +300,15 @@ impl Outcome {
             Outcome::OutputFlood { bytes } => format!(
                 "The test printed {bytes} bytes and was stopped. Remove the printing from \
                  loops in your code."
+            ),
+            Outcome::TooSlow {
+                cpu_secs,
+                wall_secs,
+            } => format!(
+                "The test was still running, and still making progress, when it was stopped \
+                 after {wall_secs:.1} s (it had used {cpu_secs:.1} s of CPU), several times \
+                 longer than a correct solution takes even on a busy machine. Look for work \
+                 that grows too fast, or a loop that spins instead of blocking."
             ),
             Outcome::OverLimit { limit } => format!(
                 "The test {limit}, a limit of the grader's sandbox that a correct solution \

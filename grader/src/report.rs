@@ -365,6 +365,7 @@ fn outcome_kind(outcome: &Outcome) -> &'static str {
         Outcome::ExitedEarly => "exited_early",
         Outcome::OutputFlood { .. } => "output_flood",
         Outcome::OverLimit { .. } => "over_limit",
+        Outcome::TooSlow { .. } => "too_slow",
         Outcome::NotRun { .. } => "not_run",
     }
 }

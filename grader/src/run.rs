@@ -224,6 +224,12 @@ fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
             bytes: output.total_bytes,
         };
     }
+    if let Some(cpu_secs) = output.too_slow {
+        return Outcome::TooSlow {
+            cpu_secs,
+            wall_secs: output.duration.as_secs_f64(),
+        };
+    }
     if output.timed_out {
         return Outcome::TimedOut {
             watchdog: Watchdog::Grader,
@@ -260,6 +266,12 @@ fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
                 watchdog: Watchdog::Harness,
             }
         }
+        code if code == harness::TOO_SLOW_EXIT_CODE && stderr.contains("WATCHDOG: too slow") => {
+            too_slow_in(stderr).unwrap_or(Outcome::TooSlow {
+                cpu_secs: 0.0,
+                wall_secs: output.duration.as_secs_f64(),
+            })
+        }
         // The chaos stand-in found a lock-order cycle or a deadlock and said
         // so on stderr, in a paragraph a student can read.
         code if code == chaos::LOCK_ORDER_EXIT_CODE || code == chaos::DEADLOCK_EXIT_CODE => {
@@ -278,6 +290,18 @@ fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
             message: format!("the test process exited with code {code}"),
         },
     }
+}
+
+/// The figures of the harness's "too slow: ... used X s of CPU in Y s" line.
+fn too_slow_in(stderr: &str) -> Option<Outcome> {
+    let line = stderr.lines().find(|l| l.contains("WATCHDOG: too slow"))?;
+    let (_, rest) = line.split_once(" used ")?;
+    let (cpu, rest) = rest.split_once(" s of CPU in ")?;
+    let (wall, _) = rest.split_once(" s")?;
+    Some(Outcome::TooSlow {
+        cpu_secs: cpu.trim().parse().ok()?,
+        wall_secs: wall.trim().parse().ok()?,
+    })
 }
 
 fn setup_error(stderr: &str) -> String {
@@ -495,8 +519,11 @@ impl Captured {
 pub struct ProcessOutput {
     /// How it exited (`None` if it could not be reaped).
     pub status: Option<ExitStatus>,
-    /// Whether the wall-clock limit killed it.
+    /// Whether the limit killed it while it made no progress (stuck).
     pub timed_out: bool,
+    /// The CPU seconds it had used when the hard cap killed it while it
+    /// still made progress (slow).
+    pub too_slow: Option<f64>,
     /// Whether it printed more than [`FLOOD_BYTES`] and was killed.
     pub flooded: bool,
     /// Bytes printed on both streams.
@@ -510,8 +537,11 @@ pub struct ProcessOutput {
 }
 
 /// Runs `command` in its own process group with stdin closed, capturing
-/// output, and kills the whole group when `timeout` passes or the output
-/// floods. Any process the test left behind is killed too.
+/// output, and kills the whole group when the output floods or when
+/// `timeout` passes with the process stuck (see [`harness::progress`]): a
+/// process still making progress gets up to [`harness::progress::CAP_FACTOR`]
+/// times `timeout`, then is stopped as too slow. Any process the test left
+/// behind is killed too.
 pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<ProcessOutput> {
     use std::os::unix::process::CommandExt;
     command
@@ -560,20 +590,31 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
     }
     drop(done_tx);
 
-    let deadline = started + timeout;
+    let cap = timeout * harness::progress::CAP_FACTOR;
+    let mut progress = harness::progress::Progress::default();
+    let mut sampled = started;
     let mut timed_out = false;
+    let mut too_slow = None;
     let mut status = None;
     loop {
         let now = Instant::now();
         if flooded.load(Ordering::Relaxed) {
             break;
         }
-        if now >= deadline {
+        if now.duration_since(sampled) >= Duration::from_millis(200) {
+            harness::progress::record_tree(&mut progress, child.id());
+            sampled = now;
+        }
+        let elapsed = now.duration_since(started);
+        if elapsed >= timeout && !progress.recent() {
             timed_out = true;
             break;
         }
-        let step = (deadline - now).min(Duration::from_millis(50));
-        match child.wait_timeout(step)? {
+        if elapsed >= cap {
+            too_slow = Some(progress.cpu_ns as f64 / 1e9);
+            break;
+        }
+        match child.wait_timeout(Duration::from_millis(50))? {
             Some(exit) => {
                 status = Some(exit);
                 break;
@@ -601,9 +642,11 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
         }
     }
     let flooded = flooded.load(Ordering::Relaxed);
+    let stopped = timed_out || flooded || too_slow.is_some();
     Ok(ProcessOutput {
-        status: if timed_out || flooded { None } else { status },
+        status: if stopped { None } else { status },
         timed_out,
+        too_slow,
         flooded,
         total_bytes: total.load(Ordering::Relaxed),
         stdout,

@@ -16,6 +16,7 @@
 use std::any::Any;
 use std::io::Write;
 
+pub mod progress;
 pub mod proof;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -26,9 +27,13 @@ pub use rand;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-/// Exit code a test process uses when its [`Watchdog`] fires. The grader
-/// reads it as "timed out".
+/// Exit code a test process uses when its [`Watchdog`] finds it stuck. The
+/// grader reads it as "timed out (possible deadlock or lost wakeup)".
 pub const WATCHDOG_EXIT_CODE: i32 = 124;
+
+/// Exit code a test process uses when its [`Watchdog`] stops it at the hard
+/// cap while it was still making progress. The grader reads it as "too slow".
+pub const TOO_SLOW_EXIT_CODE: i32 = 125;
 
 /// Name of the environment variable that replays a randomized test.
 pub const SEED_VAR: &str = "INTERLEAVE_SEED";
@@ -63,11 +68,16 @@ pub fn check<T>(limit: Duration, body: impl FnOnce() -> T) -> T {
     value
 }
 
-/// Ends the whole test process if the guarded scope runs longer than its limit.
+/// Ends the whole test process if the guarded scope is stuck past its limit.
 ///
 /// A hang in student code cannot be interrupted from inside the process, so
-/// the watchdog prints what was being waited for, then exits with
-/// [`WATCHDOG_EXIT_CODE`]. Dropping the guard disarms it.
+/// the watchdog prints what was being waited for, then exits. At the limit
+/// it first asks whether the test is still making progress (its threads
+/// running or waiting for a CPU, see [`progress`]): a test that is only slow,
+/// say on a busy machine, gets more time, up to [`progress::CAP_FACTOR`]
+/// times the limit, and is then stopped as too slow
+/// ([`TOO_SLOW_EXIT_CODE`]); a test that made no progress is stuck
+/// ([`WATCHDOG_EXIT_CODE`]). Dropping the guard disarms it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -79,6 +89,9 @@ pub struct Watchdog {
     disarm: Option<mpsc::Sender<()>>,
 }
 
+/// How often the watchdog samples the test's progress.
+const SAMPLE_EVERY: Duration = Duration::from_millis(200);
+
 impl Watchdog {
     /// Arms a watchdog for `limit`; `what` names the step that may hang.
     pub fn arm(limit: Duration, what: &str) -> Watchdog {
@@ -87,23 +100,53 @@ impl Watchdog {
         let test = thread::current().name().unwrap_or("<unnamed>").to_string();
         thread::Builder::new()
             .name("watchdog".into())
-            .spawn(move || {
-                // A message or a closed channel both mean "disarmed".
-                if let Err(mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit) {
-                    // Straight to the stderr handle: `eprintln!` would go to
-                    // libtest's capture buffer, which is lost when we exit.
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "\nWATCHDOG: test `{test}` still running after {limit:?} while {what}.\n\
-                         The likely cause is a deadlock (a lock never released, two locks taken \
-                         in opposite orders) or a lost wakeup (a waiter that is never notified).",
-                    );
-                    std::process::exit(WATCHDOG_EXIT_CODE);
-                }
-            })
+            .spawn(move || watch(limit, &disarmed, &test, &what))
             .expect("spawn watchdog thread");
         Watchdog {
             disarm: Some(disarm),
+        }
+    }
+}
+
+/// The watchdog thread: samples progress until disarmed, or until the
+/// limit finds the test stuck, or the cap finds it still running.
+fn watch(limit: Duration, disarmed: &mpsc::Receiver<()>, test: &str, what: &str) {
+    let started = Instant::now();
+    let cap = limit * progress::CAP_FACTOR;
+    let mut progress = progress::Progress::default();
+    loop {
+        // A message or a closed channel both mean "disarmed".
+        match disarmed.recv_timeout(SAMPLE_EVERY) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        progress.record_own();
+        let elapsed = started.elapsed();
+        if elapsed < limit {
+            continue;
+        }
+        // Straight to the stderr handle: `eprintln!` would go to libtest's
+        // capture buffer, which is lost when we exit.
+        if !progress.recent() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nWATCHDOG: test `{test}` made no progress for {:?} (every thread asleep) \
+                 after {limit:?} while {what}.\nThe likely cause is a deadlock (a lock never \
+                 released, two locks taken in opposite orders) or a lost wakeup (a waiter \
+                 that is never notified).",
+                progress::WINDOW,
+            );
+            std::process::exit(WATCHDOG_EXIT_CODE);
+        }
+        if elapsed >= cap {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nWATCHDOG: too slow: test `{test}` used {:.1} s of CPU in {:.1} s while \
+                 {what}, and was still running.",
+                progress.cpu_ns as f64 / 1e9,
+                elapsed.as_secs_f64(),
+            );
+            std::process::exit(TOO_SLOW_EXIT_CODE);
         }
     }
 }
