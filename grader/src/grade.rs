@@ -57,9 +57,10 @@ impl GradeOptions {
     pub fn run_settings(&self, seed: u64) -> Result<RunSettings, Error> {
         Ok(RunSettings {
             jobs: self.jobs.max(1),
-            timeout: self.timeout,
+            timeout: self.timeout.mul_f64(run::machine_slack(self.jobs)),
             seed,
             sandbox: self.sandbox.test_sandbox()?,
+            slack: run::machine_slack(self.jobs),
         })
     }
 }

@@ -23,6 +23,7 @@ pub mod build;
 pub mod course;
 pub mod export;
 pub mod grade;
+pub mod load;
 pub mod model;
 pub mod prepare;
 pub mod repeat;

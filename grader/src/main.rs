@@ -111,6 +111,10 @@ struct CommonArgs {
     /// CPU seconds per compiler process in the build of a submission.
     #[arg(long, value_name = "SECS", default_value_t = sandbox::BuildLimits::default().cpu_secs)]
     build_cpu_limit: u64,
+    /// Keep N busy loops running meanwhile (a load benchmark: how the
+    /// verdicts hold on a busy machine).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    busy_loops: usize,
 }
 
 impl CommonArgs {
@@ -238,6 +242,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     let course = Course::locate(cli.course.as_deref())?;
+    let busy = match &cli.command {
+        Command::Grade(args) => args.common.busy_loops,
+        Command::Verify(args) => args.common.busy_loops,
+        _ => 0,
+    };
+    let _load = grader::load::BusyLoops::start(busy);
     match cli.command {
         Command::Grade(args) => grade_command(&course, args),
         Command::Merge {

@@ -46,6 +46,23 @@ pub struct RunSettings {
     pub seed: u64,
     /// The sandbox every test process starts in.
     pub sandbox: Arc<TestSandbox>,
+    /// How busy the machine is ([`machine_slack`]), passed to the tests as
+    /// `INTERLEAVE_SLACK`: their wall-clock deadlines stretch by it.
+    pub slack: f64,
+}
+
+/// How much a wall-clock deadline should stretch on this machine now: the
+/// 1-minute load per CPU, or the test processes per CPU that `jobs` will
+/// add, whichever is larger; at least 1, at most 8.
+pub fn machine_slack(jobs: usize) -> f64 {
+    let cpus = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    (load / cpus).max(jobs as f64 / cpus).clamp(1.0, 8.0)
 }
 
 /// One test to run.
@@ -170,6 +187,10 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
     ];
     let mut env = base_env();
     env.push((harness::SEED_VAR.to_string(), settings.seed.to_string()));
+    env.push((
+        harness::SLACK_VAR.to_string(),
+        format!("{:.2}", settings.slack),
+    ));
     for (key, value) in &job.env {
         env.push((key.clone(), value.to_string_lossy().into_owned()));
     }
