@@ -84,9 +84,16 @@ impl Role {
     }
 }
 
-/// A command that runs this grader binary in `role` with `spec`.
+/// A command that runs this grader binary in `role` with `spec`: the very
+/// binary this process runs (`/proc/self/exe`, valid even while a rebuild
+/// replaces the file), unless `INTERLEAVE_GRADER_BIN` names another.
 pub fn role_command(role: Role, spec: &impl Serialize) -> Command {
-    let mut command = Command::new(grader_binary());
+    let program = match std::env::var_os("INTERLEAVE_GRADER_BIN") {
+        Some(path) => PathBuf::from(path),
+        None if exists(Path::new("/proc/self/exe")) => PathBuf::from("/proc/self/exe"),
+        None => grader_binary(),
+    };
+    let mut command = Command::new(program);
     command.env(ROLE_VAR, role.name()).env(
         SPEC_VAR,
         serde_json::to_string(spec).expect("a spec serializes"),
@@ -101,7 +108,12 @@ pub fn grader_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("INTERLEAVE_GRADER_BIN") {
         return PathBuf::from(path);
     }
-    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("grader"))
+    let path = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("grader"));
+    // A rebuilt binary: the new file at the same path.
+    match path.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(live) => PathBuf::from(live),
+        None => path,
+    }
 }
 
 /// The settings a role reads from [`SPEC_VAR`].
