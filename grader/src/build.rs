@@ -50,7 +50,7 @@ pub struct Binaries {
     /// be built against the real `parking_lot`).
     pub note: Option<String>,
     /// The crate's compiled library in the shared target directory, removed
-    /// from there straight after the build (see [`isolate`]).
+    /// from there straight after the build (see `isolate`).
     pub shared: Vec<PathBuf>,
 }
 

@@ -137,6 +137,16 @@ impl TestResult {
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Passed
     }
+
+    /// The course author's hint, when it speaks to this outcome: a test that
+    /// was too slow or went over a limit is not about the bug class its hint
+    /// describes (a deadlock, say), so it gets none.
+    pub fn relevant_hint(&self) -> Option<&str> {
+        match self.outcome {
+            Outcome::TooSlow { .. } | Outcome::OverLimit { .. } => None,
+            _ => self.hint.as_deref(),
+        }
+    }
 }
 
 /// Which watchdog ended a test.
@@ -232,7 +242,7 @@ pub enum Limit {
 impl std::fmt::Display for Limit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let words = |bytes: u64| {
-            if bytes >= 1 << 30 && bytes % (1 << 30) == 0 {
+            if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
                 format!("{} GiB", bytes >> 30)
             } else {
                 format!("{} MiB", bytes >> 20)

@@ -274,7 +274,7 @@ fn test_text(exercise: &ExerciseResult, test: &TestResult, first: bool) -> Strin
         return String::new();
     }
     let mut text = explain(test);
-    if let Some(hint) = &test.hint {
+    if let Some(hint) = test.relevant_hint() {
         let _ = write!(text, "\n\nHint: {hint}");
     }
     if !test.output.is_empty() {
@@ -478,7 +478,7 @@ pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) ->
                 test.outcome.verdict()
             );
             let _ = writeln!(text, "\n  {}", explain(test));
-            if let Some(hint) = &test.hint {
+            if let Some(hint) = test.relevant_hint() {
                 let _ = writeln!(text, "\n  *Hint:* {hint}");
             }
             if !test.output.is_empty() {

@@ -53,8 +53,15 @@ pub struct RunSettings {
 
 /// How much a wall-clock deadline should stretch on this machine now: the
 /// 1-minute load per CPU, or the test processes per CPU that `jobs` will
-/// add, whichever is larger; at least 1, at most 8.
+/// add, whichever is larger; at least 1, at most 8. `INTERLEAVE_SLACK` in
+/// the grader's environment sets it instead.
 pub fn machine_slack(jobs: usize) -> f64 {
+    if let Some(fixed) = std::env::var(harness::SLACK_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
+        return fixed.clamp(1.0, 8.0);
+    }
     let cpus = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1) as f64;

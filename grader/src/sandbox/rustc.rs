@@ -91,10 +91,10 @@ fn confine_and_exec(spec: &RustcSpec, rustc: &Path, args: &[OsString]) -> String
         }
     }
     command.env("TMPDIR", &spec.tmp_dir);
-    if let Some(source) = compiled_folder(args) {
-        if let Err(e) = confine(spec, &source) {
-            return e;
-        }
+    if let Some(source) = compiled_folder(args)
+        && let Err(e) = confine(spec, &source)
+    {
+        return e;
     }
     let error = command.exec();
     format!("cannot run {}: {error}", rustc.display())
