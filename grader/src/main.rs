@@ -343,6 +343,7 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         eprintln!("{}", report::protections_line(&protections));
     }
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let results = grade::grade_all(
         course,
         &submissions,
@@ -382,6 +383,9 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         shard: args.shard.map(|(k, n)| format!("{k}/{n}")),
         protections,
         submissions: results,
+        grader_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+        elapsed_secs: started.elapsed().as_secs_f64(),
     };
     match args.format {
         Format::Table => {
@@ -431,6 +435,12 @@ fn merge_command(
         match &mut merged {
             None => merged = Some(run),
             Some(all) => {
+                all.elapsed_secs += run.elapsed_secs;
+                if !run.started_at.is_empty()
+                    && (all.started_at.is_empty() || run.started_at < all.started_at)
+                {
+                    all.started_at = run.started_at.clone();
+                }
                 for submission in run.submissions {
                     if all
                         .submissions
