@@ -6,9 +6,12 @@
 //! - [`gradescope_json`]: `results.json` in Gradescope's autograder format;
 //! - [`junit_xml`]: `junit.xml` for CI systems;
 //! - [`feedback_markdown`]: `feedback.md`, what failed and why, for the student;
+//! - [`classroom::github_outputs`]: the runner results GitHub Classroom's
+//!   grading reporter reads;
 //! - [`html::report_html`]: `report.html`, the instructor's view of the class
 //!   (figures from [`summary`]).
 
+pub mod classroom;
 pub mod html;
 pub mod summary;
 
@@ -265,8 +268,15 @@ pub fn gradescope_json(
         "execution_time": submission.elapsed_secs.ceil() as u64,
         "output": feedback_markdown(submission, None),
         "output_format": "md",
+        "test_output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {
+            "student": submission.student,
+            "seed": submission.seed,
+            "grader": "interleave",
+            "grader_version": env!("CARGO_PKG_VERSION"),
+        },
         "tests": tests,
     })
 }
