@@ -497,8 +497,8 @@ fn the_gradescope_bundle_holds_the_grader_and_no_solutions() {
         assert!(mode & 0o111 != 0, "{script} is executable");
     }
     let run_autograder = fs::read_to_string(bundle.join("run_autograder")).unwrap();
-    assert!(run_autograder.contains("/autograder/submission"));
-    assert!(run_autograder.contains("/autograder/results/results.json"));
+    // Gradescope's root unless told otherwise (tests/platforms.rs runs it).
+    assert!(run_autograder.contains("${AUTOGRADER_ROOT:-/autograder}"));
     let course_copy = bundle.join("course");
     assert!(
         course_copy

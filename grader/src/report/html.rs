@@ -29,10 +29,15 @@ p.lead { color: var(--muted); margin-top: 0; }
 .card b { display: block; font-size: 1.5rem; }
 .card span { color: var(--muted); font-size: .85rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: .3rem .45rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+td:first-child { white-space: nowrap; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.hint { color: var(--muted); font-size: .88rem; max-width: 30rem; }
+div.hint { color: var(--muted); font-size: .86rem; margin-top: .15rem; }
+.multiples { display: grid; grid-template-columns: repeat(auto-fill, minmax(13.5rem, 1fr)); gap: .4rem 1rem; margin: .8rem 0; }
+figure.exercise { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .35rem .5rem; }
+figure.exercise figcaption { font-size: .85rem; color: var(--muted); }
+figure.exercise figcaption b { color: var(--ink); font-weight: 600; margin-right: .3rem; }
 code { font-size: .9em; }
 .rate { display: inline-block; height: .7rem; background: var(--bad); vertical-align: middle; margin-right: .4rem; }
 .kind { display: inline-block; border: 1px solid var(--line); border-radius: 3px; padding: 0 .35rem; margin: 0 .2rem .2rem 0; font-size: .82rem; white-space: nowrap; }
@@ -47,7 +52,7 @@ dl.run dd { margin: 0; }
 @media print {
   body { margin: 0; max-width: none; font-size: 11pt; }
   h2 { break-after: avoid; }
-  tr, svg, .card { break-inside: avoid; }
+  tr, svg, .card, figure { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
 }
 "#;
@@ -93,25 +98,20 @@ fn glance(summary: &ClassSummary) -> Markup {
                 div.card { b { (points(total.median)) " / " (total.max) } span { "median total points" } }
             }
             (histogram(&total.histogram, 640, 200, "Total points: students per range"))
-            table #exercises {
-                thead { tr {
-                    th { "exercise" } th.num { "max" } th.num { "median" } th { "students per range of points" }
-                } }
-                tbody {
-                    @for exercise in &summary.exercises { (exercise_row(exercise)) }
-                }
+            div #exercises.multiples {
+                @for exercise in &summary.exercises { (exercise_figure(exercise)) }
             }
         }
     }
 }
 
-fn exercise_row(exercise: &Distribution) -> Markup {
+fn exercise_figure(exercise: &Distribution) -> Markup {
     html! {
-        tr {
-            td { (exercise.label) }
-            td.num { (exercise.max) }
-            td.num { (points(exercise.median)) }
-            td { (histogram(&exercise.histogram, 260, 56, &format!("{}: students per range", exercise.label))) }
+        figure.exercise {
+            figcaption {
+                b { (exercise.label) } " median " (points(exercise.median)) " / " (exercise.max)
+            }
+            (histogram(&exercise.histogram, 200, 48, &format!("{}: students per range of points", exercise.label)))
         }
     }
 }
@@ -159,8 +159,8 @@ fn wrong(summary: &ClassSummary) -> Markup {
             }
             table #failures {
                 thead { tr {
-                    th { "exercise" } th { "hidden test" } th.num { "points" } th.num { "failed" }
-                    th { "verdicts" } th { "the bug its hint names" }
+                    th { "exercise" } th { "hidden test, and the bug its hint names" } th.num { "points" }
+                    th.num { "failed" } th { "verdicts" }
                 } }
                 tbody {
                     @for row in &failing { (failure_row(row)) }
@@ -180,14 +180,16 @@ fn failure_row(row: &TestFailures) -> Markup {
     html! {
         tr {
             td { (row.exercise) }
-            td { code { (row.test) } }
+            td {
+                code { (row.test) }
+                div.hint { @if let Some(hint) = &row.hint { (hint) } @else { "(no hint)" } }
+            }
             td.num { (row.points) }
             td.num {
                 span.rate style=(format!("width: {:.1}px", 0.6 * percent)) {}
                 (format!("{percent:.0}%")) " (" (row.failed) "/" (row.graded) ")"
             }
             td { (kind_list(&row.kinds)) }
-            td.hint { @if let Some(hint) = &row.hint { (hint) } @else { "(no hint)" } }
         }
     }
 }
