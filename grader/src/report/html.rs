@@ -36,11 +36,12 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 div.hint { color: var(--muted); font-size: .86rem; margin-top: .15rem; }
 .multiples { display: grid; grid-template-columns: repeat(auto-fill, minmax(13.5rem, 1fr)); gap: .4rem 1rem; margin: .8rem 0; }
 figure.exercise { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .35rem .5rem; }
-figure.exercise figcaption { font-size: .85rem; color: var(--muted); }
+figure.exercise figcaption { display: flex; justify-content: space-between; gap: .4rem; white-space: nowrap; font-size: .82rem; color: var(--muted); }
 figure.exercise figcaption b { color: var(--ink); font-weight: 600; margin-right: .3rem; }
-code { font-size: .9em; }
+code { font-size: .9em; overflow-wrap: anywhere; }
 .rate { display: inline-block; height: .7rem; background: var(--bad); vertical-align: middle; margin-right: .4rem; }
-.kind { display: inline-block; border: 1px solid var(--line); border-radius: 3px; padding: 0 .35rem; margin: 0 .2rem .2rem 0; font-size: .82rem; white-space: nowrap; }
+.kind { display: inline-block; border: 1px solid var(--line); border-radius: 3px; padding: 0 .35rem; margin: 0 .2rem .2rem 0; font-size: .8rem; white-space: nowrap; }
+td.kinds { min-width: 11rem; }
 .mark { display: inline-block; background: var(--warn); color: #fff; border-radius: 3px; padding: 0 .35rem; margin-right: .2rem; font-size: .8rem; }
 .full { color: #2c7a3f; font-weight: 600; }
 svg.histogram rect.bar { fill: var(--bar); }
@@ -109,7 +110,8 @@ fn exercise_figure(exercise: &Distribution) -> Markup {
     html! {
         figure.exercise {
             figcaption {
-                b { (exercise.label) } " median " (points(exercise.median)) " / " (exercise.max)
+                b { (exercise.label) }
+                span { "median " (points(exercise.median)) " / " (exercise.max) }
             }
             (histogram(&exercise.histogram, 200, 48, &format!("{}: students per range of points", exercise.label)))
         }
@@ -189,7 +191,7 @@ fn failure_row(row: &TestFailures) -> Markup {
                 span.rate style=(format!("width: {:.1}px", 0.6 * percent)) {}
                 (format!("{percent:.0}%")) " (" (row.failed) "/" (row.graded) ")"
             }
-            td { (kind_list(&row.kinds)) }
+            td.kinds { (kind_list(&row.kinds)) }
         }
     }
 }

@@ -106,6 +106,8 @@ pub enum FailureKind {
     ExitedEarly,
     /// The test printed too much and was stopped.
     OutputFlood,
+    /// The test went over a resource limit of the sandbox.
+    OverLimit,
     /// The test was not run.
     NotRun,
     /// The exercise did not compile.
@@ -128,6 +130,7 @@ impl FailureKind {
             FailureKind::Crash => "crash",
             FailureKind::ExitedEarly => "exited early",
             FailureKind::OutputFlood => "output flood",
+            FailureKind::OverLimit => "over a limit",
             FailureKind::NotRun => "not run",
             FailureKind::CompileError => "compile error",
             FailureKind::Rejected => "rejected",
@@ -142,7 +145,9 @@ impl FailureKind {
             Outcome::Failed { message } => format!("{message}\n{}", test.output),
             _ => test.output.clone(),
         };
-        if text.contains("locks taken in opposite orders") {
+        // The chaos stand-in's reports (the harness watchdog's own message
+        // names these bugs too, as mere possibilities).
+        if text.contains("possible deadlock (locks taken in opposite orders)") {
             return Some(FailureKind::LockOrderCycle);
         }
         if text.contains("deadlock:") {
@@ -164,6 +169,7 @@ impl FailureKind {
             Outcome::Crashed { .. } => FailureKind::Crash,
             Outcome::ExitedEarly => FailureKind::ExitedEarly,
             Outcome::OutputFlood { .. } => FailureKind::OutputFlood,
+            Outcome::OverLimit { .. } => FailureKind::OverLimit,
             Outcome::NotRun { .. } => FailureKind::NotRun,
         })
     }
@@ -232,7 +238,8 @@ pub enum Anomaly {
     Ungraded,
     /// The grader refused some of their files.
     Rejected,
-    /// A test of theirs ran into a limit (the grader's timeout, the output cap).
+    /// A test of theirs ran into a limit (the grader's timeout, the output
+    /// cap, a resource limit of the sandbox).
     OverLimit,
 }
 
@@ -263,6 +270,7 @@ pub fn anomalies(exercises: &[ExerciseResult]) -> Vec<Anomaly> {
         matches!(
             t.outcome,
             Outcome::OutputFlood { .. }
+                | Outcome::OverLimit { .. }
                 | Outcome::TimedOut {
                     watchdog: Watchdog::Grader
                 }
@@ -470,7 +478,10 @@ mod tests {
             watchdog: Watchdog::Harness,
         };
         assert_eq!(kind(&timed_out), Some(FailureKind::LostWakeup));
-        timed_out.output.clear();
+        timed_out.output = "WATCHDOG: test `t` still running after 10s while running the test \
+            body.\nThe likely cause is a deadlock (a lock never released, two locks taken in \
+            opposite orders) or a lost wakeup (a waiter that is never notified)."
+            .to_string();
         assert_eq!(kind(&timed_out), Some(FailureKind::Timeout));
         let spin = "threads blocked used 900ms of CPU";
         assert_eq!(kind(&failed("t", spin, "")), Some(FailureKind::BusyWait));
