@@ -260,6 +260,7 @@ mod tests {
             max_score,
             elapsed_secs: 1.0,
             timings: Timings::default(),
+            protections: Vec::new(),
             exercises: vec![ExerciseResult {
                 exercise: "02-lock".into(),
                 number: "02".into(),

@@ -15,6 +15,7 @@ use super::summary::{
     ClassSummary, Distribution, ExerciseKinds, FailureKind, Histogram, TestFailures, anomalies,
 };
 use crate::model::{ExerciseStatus, GradingRun, SubmissionResult};
+use crate::sandbox::Protection;
 
 /// The stylesheet, inline so the page needs nothing else.
 const STYLE: &str = r#"
@@ -272,8 +273,14 @@ fn run_facts(run: &GradingRun) -> Markup {
                 dt { "grader version" } dd { @if run.grader_version.is_empty() { (unknown) } @else { (run.grader_version) } }
                 dt { "date" } dd { @if run.started_at.is_empty() { (unknown) } @else { (run.started_at) } }
                 dt { "protections" } dd {
-                    @if run.protections.is_empty() { (unknown) }
-                    @else { @for p in &run.protections { span.kind { (p) } } }
+                    @if run.protections.is_empty() { "none (graded with --no-sandbox, or not recorded)" }
+                    @else {
+                        @for p in &run.protections { span.kind { (p) } }
+                        @let missing: Vec<&Protection> = Protection::ALL.iter().filter(|p| !run.protections.contains(p)).collect();
+                        @if !missing.is_empty() {
+                            div.hint { "not available here: " @for (i, p) in missing.iter().enumerate() { @if i > 0 { ", " } (p) } }
+                        }
+                    }
                 }
                 dt { "time taken" } dd { (format!("{:.1} s", run.elapsed_secs)) }
                 dt { "limit per test" } dd { (format!("{:.0} s", run.timeout_secs)) }

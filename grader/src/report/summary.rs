@@ -96,6 +96,8 @@ pub enum FailureKind {
     BusyWait,
     /// Another timeout: a watchdog ended the test.
     Timeout,
+    /// The test kept making progress but far slower than a correct solution.
+    TooSlow,
     /// An assertion failed or the code panicked.
     FailedAssertion,
     /// The code reached a `todo!()` left from the stub.
@@ -125,6 +127,7 @@ impl FailureKind {
             FailureKind::LostWakeup => "lost wakeup",
             FailureKind::BusyWait => "busy-wait",
             FailureKind::Timeout => "timeout",
+            FailureKind::TooSlow => "too slow",
             FailureKind::FailedAssertion => "failed assertion",
             FailureKind::NotImplemented => "not implemented (todo!)",
             FailureKind::Crash => "crash",
@@ -166,6 +169,7 @@ impl FailureKind {
             Outcome::Failed { message } if message.contains("of CPU") => FailureKind::BusyWait,
             Outcome::Failed { .. } => FailureKind::FailedAssertion,
             Outcome::TimedOut { .. } => FailureKind::Timeout,
+            Outcome::TooSlow { .. } => FailureKind::TooSlow,
             Outcome::Crashed { .. } => FailureKind::Crash,
             Outcome::ExitedEarly => FailureKind::ExitedEarly,
             Outcome::OutputFlood { .. } => FailureKind::OutputFlood,
@@ -238,8 +242,8 @@ pub enum Anomaly {
     Ungraded,
     /// The grader refused some of their files.
     Rejected,
-    /// A test of theirs ran into a limit (the grader's timeout, the output
-    /// cap, a resource limit of the sandbox).
+    /// A test of theirs ran into a limit (the grader's timeout or time cap,
+    /// the output cap, a resource limit of the sandbox).
     OverLimit,
 }
 
@@ -271,6 +275,7 @@ pub fn anomalies(exercises: &[ExerciseResult]) -> Vec<Anomaly> {
             t.outcome,
             Outcome::OutputFlood { .. }
                 | Outcome::OverLimit { .. }
+                | Outcome::TooSlow { .. }
                 | Outcome::TimedOut {
                     watchdog: Watchdog::Grader
                 }
