@@ -158,7 +158,7 @@ if ! command -v cargo >/dev/null; then
         sh -s -- -y --profile minimal --default-toolchain {TOOLCHAIN}
 fi
 source "$HOME/.cargo/env"
-cd /autograder/source/course
+cd "${AUTOGRADER_ROOT:-/autograder}/source/course"
 cargo build --release -p grader
 # Grade the stubs once, so the scratch crates' dependencies are compiled into
 # the image and each submission only compiles student code.
@@ -166,21 +166,40 @@ cargo build --release -p grader
 "#;
 
 const RUN_AUTOGRADER: &str = r#"#!/usr/bin/env bash
-# Gradescope runs this for each submission.
+# Gradescope runs this for each submission. Two variables are for trying the
+# bundle outside Gradescope: AUTOGRADER_ROOT (default /autograder) is the
+# folder holding source/, submission/ and results/, and GRADER_BIN (default:
+# the grader setup.sh built) the grader binary to run.
 set -uo pipefail
-source "$HOME/.cargo/env" 2>/dev/null || true
-cd /autograder/source/course
-mkdir -p /autograder/results
-if ./target/release/grader --course . grade /autograder/submission \
-        --out /autograder/results/grades > /autograder/results/grader.log 2>&1; then
-    cp /autograder/results/grades/submission/results.json /autograder/results/results.json
-else
-    # The grader itself failed: say so instead of leaving Gradescope without a
-    # result (the instructor finds the details in grader.log).
-    printf '%s\n' '{"score": 0, "output": "The autograder could not grade this submission. Please tell your instructor."}' \
-        > /autograder/results/results.json
-    tail -n 50 /autograder/results/grader.log
+root="${AUTOGRADER_ROOT:-/autograder}"
+source "${HOME:-/root}/.cargo/env" 2>/dev/null || true
+course="$root/source/course"
+grader="${GRADER_BIN:-$course/target/release/grader}"
+results="$root/results"
+mkdir -p "$results"
+
+# The grader itself could not work: write a zero score that says why, instead
+# of leaving Gradescope without a result (details in results/grader.log).
+give_up() {
+    local why="${1//\\/\\\\}"
+    why="${why//\"/\\\"}"
+    printf '{"score": 0, "execution_time": 0, "output": "The autograder could not grade this submission: %s. Please tell your instructor.", "output_format": "md", "test_output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "extra_data": {"grader_failed": true}, "tests": []}\n' \
+        "$why" > "$results/results.json"
+    echo "autograder: $1" >&2
+    exit 0
+}
+
+[ -d "$root/submission" ] || give_up "no submission folder at $root/submission"
+[ -x "$grader" ] || give_up "the grader is not built ($grader is missing; did setup.sh run?)"
+"$grader" --course "$course" grade "$root/submission" --out "$results/grades" \
+    > "$results/grader.log" 2>&1
+status=$?
+if [ "$status" -ne 0 ]; then
+    tail -n 50 "$results/grader.log"
+    give_up "the grader stopped with exit status $status"
 fi
+cp "$results/grades/submission/results.json" "$results/results.json" ||
+    give_up "the grader wrote no results.json"
 "#;
 
 const BUNDLE_README: &str = "# Interleave autograder bundle for Gradescope

@@ -12,7 +12,8 @@
 //!    watchdog, and read passes from a record student code cannot forge;
 //! 4. [`score`]: apply the points table of each exercise;
 //! 5. [`report`]: render the [`model`] as a table, CSV, Gradescope JSON,
-//!    JUnit XML and Markdown feedback.
+//!    JUnit XML, Markdown feedback, the HTML class report and GitHub
+//!    Classroom's runner results.
 //!
 //! [`grade`] chains the stages; [`verify`] is the course author's check,
 //! and [`repeat`] measures how reliably its verdicts hold over many runs;

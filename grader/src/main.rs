@@ -65,6 +65,12 @@ enum Command {
         /// A new or empty folder.
         dir: PathBuf,
     },
+    /// Print the GitHub Classroom workflow (.github/workflows/classroom.yml) for this course.
+    ClassroomWorkflow {
+        /// The private repository holding this course, as OWNER/NAME.
+        #[arg(long, value_name = "OWNER/NAME", default_value = "our-org/interleave")]
+        course_repo: String,
+    },
     /// Measure grading speed and print medians.
     Bench(bench::BenchArgs),
 }
@@ -155,7 +161,8 @@ struct GradeArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
-    /// Write gradebook.csv, run.json and per student results.json, junit.xml, feedback.md here.
+    /// Write gradebook.csv, run.json, report.html and per student results.json, junit.xml,
+    /// feedback.md here.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// What to print on standard output.
@@ -204,6 +211,9 @@ enum Format {
     Table,
     /// The full result model as JSON.
     Json,
+    /// GitHub Classroom's runner results, as `name=value` lines for
+    /// `$GITHUB_OUTPUT` (one submission only).
+    Classroom,
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {
@@ -275,6 +285,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::ClassroomWorkflow { course_repo } => {
+            print!("{}", report::classroom::workflow_yaml(&course_repo));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(args) => {
             bench::bench(&course, &args)?;
             Ok(ExitCode::SUCCESS)
@@ -315,6 +329,12 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
     submissions.retain(|s| !done.iter().any(|d| d.student == s.student));
     let table = args.format == Format::Table;
     let class = submissions.len() + done.len() > 1;
+    if args.format == Format::Classroom && class {
+        return Err(Error::new(format!(
+            "--format classroom grades one submission, not {}",
+            submissions.len() + done.len()
+        )));
+    }
     let bar = if class {
         let bar = ProgressBar::new(submissions.len() as u64);
         bar.set_style(
@@ -343,6 +363,7 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         eprintln!("{}", report::protections_line(&protections));
     }
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let results = grade::grade_all(
         course,
         &submissions,
@@ -382,6 +403,9 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         shard: args.shard.map(|(k, n)| format!("{k}/{n}")),
         protections,
         submissions: results,
+        grader_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+        elapsed_secs: started.elapsed().as_secs_f64(),
     };
     match args.format {
         Format::Table => {
@@ -400,6 +424,11 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
                 "{}",
                 serde_json::to_string_pretty(&run).map_err(|e| Error::new(format!("json: {e}")))?
             );
+        }
+        Format::Classroom => {
+            for submission in &run.submissions {
+                print!("{}", report::classroom::github_outputs(submission)?);
+            }
         }
     }
     if let Some(out) = &args.out {
@@ -431,6 +460,12 @@ fn merge_command(
         match &mut merged {
             None => merged = Some(run),
             Some(all) => {
+                all.elapsed_secs += run.elapsed_secs;
+                if !run.started_at.is_empty()
+                    && (all.started_at.is_empty() || run.started_at < all.started_at)
+                {
+                    all.started_at = run.started_at.clone();
+                }
                 for submission in run.submissions {
                     if all
                         .submissions

@@ -20,6 +20,16 @@ pub struct GradingRun {
     pub protections: Vec<crate::sandbox::Protection>,
     /// One entry per graded submission, in student order.
     pub submissions: Vec<SubmissionResult>,
+    /// The version of the grader that graded (empty in runs written before
+    /// it was recorded).
+    #[serde(default)]
+    pub grader_version: String,
+    /// When grading started, as an RFC 3339 date in UTC (empty if unknown).
+    #[serde(default)]
+    pub started_at: String,
+    /// Wall-clock seconds the whole run took (summed over shards by `merge`).
+    #[serde(default)]
+    pub elapsed_secs: f64,
 }
 
 /// Everything about one student's submission.

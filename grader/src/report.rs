@@ -5,7 +5,15 @@
 //! - [`gradebook_csv`]: `gradebook.csv`, one row per student;
 //! - [`gradescope_json`]: `results.json` in Gradescope's autograder format;
 //! - [`junit_xml`]: `junit.xml` for CI systems;
-//! - [`feedback_markdown`]: `feedback.md`, what failed and why, for the student.
+//! - [`feedback_markdown`]: `feedback.md`, what failed and why, for the student;
+//! - [`classroom::github_outputs`]: the runner results GitHub Classroom's
+//!   grading reporter reads;
+//! - [`html::report_html`]: `report.html`, the instructor's view of the class
+//!   (figures from [`summary`]).
+
+pub mod classroom;
+pub mod html;
+pub mod summary;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -260,8 +268,15 @@ pub fn gradescope_json(
         "execution_time": submission.elapsed_secs.ceil() as u64,
         "output": feedback_markdown(submission, None),
         "output_format": "md",
+        "test_output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",
+        "extra_data": {
+            "student": submission.student,
+            "seed": submission.seed,
+            "grader": "interleave",
+            "grader_version": env!("CARGO_PKG_VERSION"),
+        },
         "tests": tests,
     })
 }
@@ -495,7 +510,7 @@ pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) ->
 }
 
 /// Writes every report of `run` into `out`: each student's, then the
-/// class's (`gradebook.csv`, `run.json`).
+/// class's (`gradebook.csv`, `run.json`, `report.html`).
 pub fn write_all(
     run: &GradingRun,
     out: &Path,
@@ -534,12 +549,14 @@ pub fn write_student(
     write(&dir.join(STUDENT_MODEL), &pretty(submission)?)
 }
 
-/// The class's reports, from the run: `gradebook.csv` and `run.json`.
+/// The class's reports, from the run: `gradebook.csv`, `run.json` and
+/// `report.html`.
 pub fn write_class(run: &GradingRun, out: &Path) -> Result<(), Error> {
     fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     write(&out.join("gradebook.csv"), &gradebook_csv(run)?)?;
     let model = serde_json::to_string_pretty(run).map_err(|e| Error::new(format!("json: {e}")))?;
-    write(&out.join("run.json"), &model)
+    write(&out.join("run.json"), &model)?;
+    write(&out.join("report.html"), &html::report_html(run))
 }
 
 /// The students already graded into `out` (their [`STUDENT_MODEL`] files),
