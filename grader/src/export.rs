@@ -12,18 +12,14 @@ use crate::course::Course;
 const SKIPPED: [&str; 3] = ["target", ".git", "node_modules"];
 
 /// Writes the student-facing repository into `dir`: `exercises/` (lessons,
-/// stubs, visible tests), the README, the lock file and a workspace
-/// `Cargo.toml` of its own. No solutions, no hidden suites, no grader.
+/// stubs, visible tests), the students' guide as its README, the lock file and
+/// a workspace `Cargo.toml` of its own. No solutions, no hidden suites, no
+/// grader.
 pub fn export(course: &Course, dir: &Path) -> Result<(), Error> {
     ensure_empty(dir)?;
     copy_tree(&course.root.join("exercises"), &dir.join("exercises"))?;
-    for file in [
-        "README.md",
-        "Cargo.lock",
-        ".gitignore",
-        "LICENSE",
-        "rust-toolchain.toml",
-    ] {
+    write_student_readme(course, dir)?;
+    for file in ["Cargo.lock", ".gitignore", "LICENSE", "rust-toolchain.toml"] {
         let from = course.root.join(file);
         if from.is_file() {
             fs::copy(&from, dir.join(file)).map_err(|e| Error::io(&from, e))?;
@@ -36,6 +32,17 @@ pub fn export(course: &Course, dir: &Path) -> Result<(), Error> {
             "# The Interleave exercises. Work on one with `cargo test -p exercise-01`.\n{manifest}"
         ),
     )
+}
+
+/// The file that holds the students' guide. The course's own README links to
+/// it; an exported repository has it as its README.
+pub const STUDENT_GUIDE: &str = "STUDENTS.md";
+
+/// Writes the students' guide as the exported repository's `README.md`.
+fn write_student_readme(course: &Course, dir: &Path) -> Result<(), Error> {
+    let from = course.root.join(STUDENT_GUIDE);
+    let text = fs::read_to_string(&from).map_err(|e| Error::io(&from, e))?;
+    write(&dir.join("README.md"), &text)
 }
 
 /// The course's root manifest with its members replaced. With

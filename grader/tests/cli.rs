@@ -453,6 +453,21 @@ fn export_builds_on_its_own_and_its_stubs_fail_their_visible_tests() {
         !manifest.contains("solutions") && !manifest.contains("grader"),
         "{manifest}"
     );
+    // The README is the students' guide: it names nothing students lack.
+    let readme = fs::read_to_string(export.join("README.md")).unwrap();
+    assert!(readme.contains("cargo course list"), "{readme}");
+    for absent in [
+        "solutions/",
+        "grader/",
+        "mutants",
+        "examples/class",
+        "-p grader",
+    ] {
+        assert!(
+            !readme.contains(absent),
+            "the README names {absent}:\n{readme}"
+        );
+    }
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target = course().join("target").join("export-check");
