@@ -25,7 +25,8 @@ pub fn export(course: &Course, dir: &Path) -> Result<(), Error> {
             fs::copy(&from, dir.join(file)).map_err(|e| Error::io(&from, e))?;
         }
     }
-    let manifest = workspace_manifest(course, &["exercises/*"], true)?;
+    export_course_tool(course, dir)?;
+    let manifest = workspace_manifest(course, &["exercises/*", "course", "course/chaos"], true)?;
     write(
         &dir.join("Cargo.toml"),
         &format!(
@@ -43,6 +44,53 @@ fn write_student_readme(course: &Course, dir: &Path) -> Result<(), Error> {
     let from = course.root.join(STUDENT_GUIDE);
     let text = fs::read_to_string(&from).map_err(|e| Error::io(&from, e))?;
     write(&dir.join("README.md"), &text)
+}
+
+/// The students' course tool (`cargo course`, through `.cargo/config.toml`)
+/// with what its `check` needs: the stand-in for `parking_lot` as
+/// `course/chaos`, and the stubs as shipped (for `reset`) in `course/stubs/`.
+fn export_course_tool(course: &Course, dir: &Path) -> Result<(), Error> {
+    let config = course.root.join(".cargo/config.toml");
+    let tool = course.root.join("course");
+    if !config.is_file() || !tool.join("Cargo.toml").is_file() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir.join(".cargo")).map_err(|e| Error::io(dir, e))?;
+    fs::copy(&config, dir.join(".cargo/config.toml")).map_err(|e| Error::io(&config, e))?;
+    copy_tree(&tool.join("src"), &dir.join("course/src"))?;
+    write(
+        &dir.join("course/Cargo.toml"),
+        &course_tool_manifest(&tool.join("Cargo.toml"))?,
+    )?;
+    let chaos = course.root.join("grader/chaos");
+    copy_tree(&chaos.join("src"), &dir.join("course/chaos/src"))?;
+    for file in ["Cargo.toml", "README.md"] {
+        fs::copy(chaos.join(file), dir.join("course/chaos").join(file))
+            .map_err(|e| Error::io(&chaos.join(file), e))?;
+    }
+    for exercise in &course.exercises {
+        let stubs = dir.join("course/stubs").join(&exercise.topic);
+        copy_tree(&exercise.stub_src(), &stubs.join("src"))?;
+    }
+    Ok(())
+}
+
+/// The course tool's manifest with the stand-in where the export puts it,
+/// and without its own tests' dependencies (its tests stay in the course).
+fn course_tool_manifest(path: &Path) -> Result<String, Error> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut manifest: toml::Table = text
+        .parse()
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    manifest.remove("dev-dependencies");
+    if let Some(chaos) = manifest
+        .get_mut("dependencies")
+        .and_then(|d| d.get_mut("chaos"))
+        .and_then(|c| c.as_table_mut())
+    {
+        chaos.insert("path".into(), toml::Value::String("chaos".into()));
+    }
+    toml::to_string(&manifest).map_err(|e| Error::new(format!("toml: {e}")))
 }
 
 /// The course's root manifest with its members replaced. With
