@@ -71,3 +71,25 @@ pub fn hint(course: &Course, exercise: &Exercise) -> Result<Exit, Error> {
     }
     Ok(Exit::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exercise_has_at_least_three_levels_of_hints() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let course = Course::load(&root).unwrap();
+        assert_eq!(course.exercises.len(), 10);
+        for exercise in &course.exercises {
+            let hints = load(exercise).unwrap();
+            assert!(
+                hints.hint.len() >= 3,
+                "{} has {} hint levels",
+                exercise.topic,
+                hints.hint.len()
+            );
+            assert!(hints.hint.iter().all(|h| !h.text.trim().is_empty()));
+        }
+    }
+}
