@@ -136,3 +136,73 @@ fn tracker_counts_and_names_a_running_thread() {
         assert!(tracker.names().is_empty());
     });
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light,
+// deterministic versions of what the hidden tests check in depth.
+
+#[test]
+fn run_in_thread_reads_a_message_formatted_at_run_time() {
+    within(Duration::from_secs(2), || {
+        // A message built at run time is a `String` payload, not a `&str`.
+        let disk = std::hint::black_box(3);
+        let result: Result<(), String> = run_in_thread(move || panic!("disk {disk} failed"));
+        assert_eq!(result, Err("disk 3 failed".to_string()));
+    });
+}
+
+#[test]
+fn spawn_named_runs_every_task_at_the_same_time() {
+    // Each task waits until all three have started: tasks run one after
+    // another (spawn, join, spawn, ...) never get there.
+    within(Duration::from_secs(2), || {
+        let all_started = std::sync::Barrier::new(3);
+        let results = spawn_named(&["a", "b", "c"], |i| {
+            all_started.wait();
+            i * 10
+        });
+        assert_eq!(results, vec![0, 10, 20]);
+    });
+}
+
+#[test]
+fn spawn_named_keeps_input_order_when_the_first_task_finishes_last() {
+    within(Duration::from_secs(2), || {
+        let results = spawn_named(&["slow", "fast", "faster"], |i| {
+            thread::sleep(Duration::from_millis([150, 40, 0][i]));
+            i
+        });
+        assert_eq!(results, vec![0, 1, 2], "results must be in input order");
+    });
+}
+
+#[test]
+fn tracker_keeps_a_live_thread_whose_namesake_finished() {
+    within(Duration::from_secs(2), || {
+        let tracker = Tracker::new();
+        let (go, wait_for_go) = mpsc::channel::<()>();
+        let long = tracker.spawn("job", move || wait_for_go.recv().is_ok());
+        let short = tracker.spawn("job", || ());
+        short.join().expect("no panic");
+        assert_eq!(
+            tracker.active(),
+            1,
+            "the other thread named `job` still runs"
+        );
+        assert_eq!(tracker.names(), vec!["job".to_string()]);
+        go.send(()).unwrap();
+        assert!(long.join().expect("no panic"));
+    });
+}
+
+#[test]
+fn tracker_stops_counting_a_thread_that_panicked() {
+    within(Duration::from_secs(2), || {
+        let tracker = Tracker::new();
+        let handle = tracker.spawn("doomed", || -> () {
+            panic!("this thread fails on purpose")
+        });
+        assert!(handle.join().is_err(), "the thread panicked");
+        assert_eq!(tracker.active(), 0, "a thread that panicked has finished");
+        assert!(tracker.names().is_empty());
+    });
+}

@@ -139,3 +139,111 @@ fn rlock_around_a_refcell_can_be_shared() {
         assert_eq!(seen, [0, 1, 2, 3]);
     });
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+/// CPU time the calling thread has used so far, where Linux tells it
+/// (`/proc/thread-self/schedstat`); `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+#[test]
+fn releasing_the_last_guard_wakes_a_blocked_thread() {
+    within(Duration::from_secs(3), || {
+        let lock = RLock::new(());
+        let guard = lock.lock();
+        thread::scope(|scope| {
+            let waiter = scope.spawn(|| drop(lock.lock()));
+            thread::sleep(Duration::from_millis(100));
+            drop(guard);
+            waiter.join().unwrap();
+        });
+    });
+}
+
+#[test]
+fn a_thread_blocked_in_lock_uses_no_cpu() {
+    within(Duration::from_secs(5), || {
+        let lock = RLock::new(());
+        let guard = lock.lock();
+        thread::scope(|scope| {
+            let waiter = scope.spawn(|| {
+                let before = thread_cpu_time();
+                drop(lock.lock());
+                thread_cpu_time()
+                    .zip(before)
+                    .map(|(after, before)| after - before)
+            });
+            thread::sleep(Duration::from_millis(300));
+            drop(guard);
+            if let Some(used) = waiter.join().unwrap() {
+                assert!(
+                    used < Duration::from_millis(20),
+                    "a thread blocked 300 ms in lock() used {used:?} of CPU: it must sleep, not spin"
+                );
+            }
+        });
+    });
+}
+
+#[test]
+fn only_one_thread_owns_the_lock_at_a_time() {
+    within(Duration::from_secs(10), || {
+        let lock = RLock::new(());
+        let inside = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..2_000 {
+                        let guard = lock.lock();
+                        let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                        thread::yield_now();
+                        inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        drop(guard);
+                    }
+                });
+            }
+        });
+        let most = most.into_inner();
+        assert_eq!(most, 1, "{most} threads held the lock at once");
+    });
+}
+
+#[test]
+fn ledger_total_is_constant_while_transfers_run() {
+    within(Duration::from_secs(10), || {
+        let ledger = Ledger::new(&[1000, 1000, 1000]);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        thread::scope(|scope| {
+            for (from, to) in [(0, 1), (1, 2), (2, 0)] {
+                let (ledger, stop) = (&ledger, &stop);
+                scope.spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = ledger.transfer(from, to, 7);
+                    }
+                });
+            }
+            let start = std::time::Instant::now();
+            let mut wrong = None;
+            while start.elapsed() < Duration::from_millis(300) && wrong.is_none() {
+                let total = ledger.total();
+                if total != 3000 {
+                    wrong = Some(total);
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(total) = wrong {
+                panic!(
+                    "total() returned {total} while transfers ran, but the ledger always holds \
+                     3000: a transfer was seen half done"
+                );
+            }
+        });
+    });
+}

@@ -128,3 +128,233 @@ fn run_limited_returns_the_results_in_job_order() {
     let results = within(Duration::from_secs(2), move || run_limited(jobs, 2));
     assert_eq!(results, vec![0, 10, 20, 30, 40, 50]);
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// CPU time the calling thread has used so far, where Linux tells it
+/// (`/proc/thread-self/schedstat`); `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// Counts the threads inside a region and remembers the most at once.
+#[derive(Default)]
+struct Meter {
+    inside: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Meter {
+    fn enter(&self) {
+        let now = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.inside.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn run_limited_runs_exactly_limit_jobs_at_once() {
+    within(Duration::from_secs(5), || {
+        let meter = Arc::new(Meter::default());
+        let jobs: Vec<_> = (0..6)
+            .map(|i| {
+                let meter = Arc::clone(&meter);
+                move || {
+                    meter.enter();
+                    thread::sleep(Duration::from_millis(40));
+                    meter.leave();
+                    i
+                }
+            })
+            .collect();
+        assert_eq!(run_limited(jobs, 2), vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(
+            meter.most(),
+            2,
+            "with a limit of 2, two jobs must run at once and never more (is the permit kept while the job runs?)"
+        );
+    });
+}
+
+#[test]
+fn run_limited_runs_each_job_on_a_thread_of_its_own() {
+    within(Duration::from_secs(5), || {
+        let caller = thread::current().id();
+        let jobs: Vec<_> = (0..5).map(|_| move || thread::current().id()).collect();
+        let ids = run_limited(jobs, 2);
+        assert!(!ids.contains(&caller), "a job ran on the calling thread");
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), 5, "jobs shared threads: {ids:?}");
+    });
+}
+
+#[test]
+fn a_bounded_permit_dropped_after_a_refill_adds_nothing() {
+    let sem = BoundedSemaphore::new(1);
+    let permit = sem.acquire();
+    assert_eq!(sem.release(), Ok(()), "the count was below its bound");
+    drop(permit);
+    assert_eq!(
+        sem.available(),
+        1,
+        "dropping the permit must not push the count past its initial value"
+    );
+}
+
+#[test]
+fn a_blocked_acquire_uses_no_cpu() {
+    within(Duration::from_secs(5), || {
+        let sem = Arc::new(Semaphore::new(0));
+        let waiter = {
+            let sem = Arc::clone(&sem);
+            thread::spawn(move || {
+                let before = thread_cpu_time();
+                sem.acquire().forget();
+                thread_cpu_time()
+                    .zip(before)
+                    .map(|(after, before)| after - before)
+            })
+        };
+        thread::sleep(Duration::from_millis(300));
+        sem.release();
+        if let Some(used) = waiter.join().unwrap() {
+            assert!(
+                used < Duration::from_millis(20),
+                "a thread blocked 300 ms in acquire() used {used:?} of CPU: it must sleep, not spin"
+            );
+        }
+    });
+}
+
+#[test]
+fn dropping_a_permit_on_another_thread_wakes_a_blocked_acquire() {
+    within(Duration::from_secs(3), || {
+        let sem = Semaphore::new(1);
+        let held = sem.acquire();
+        thread::scope(|scope| {
+            let waiter = scope.spawn(|| sem.acquire().forget());
+            thread::sleep(Duration::from_millis(100));
+            scope.spawn(move || drop(held));
+            waiter.join().unwrap();
+        });
+    });
+}
+
+#[test]
+fn a_burst_of_releases_wakes_as_many_blocked_acquires() {
+    within(Duration::from_secs(3), || {
+        for _ in 0..3 {
+            let sem = Semaphore::new(0);
+            let done = AtomicUsize::new(0);
+            thread::scope(|scope| {
+                for _ in 0..3 {
+                    scope.spawn(|| {
+                        sem.acquire().forget();
+                        done.fetch_add(1, Ordering::SeqCst);
+                    });
+                }
+                thread::sleep(Duration::from_millis(60));
+                // Three releases back to back: each must wake a waiter, not
+                // only the one that found the count at zero.
+                sem.release();
+                sem.release();
+                sem.release();
+            });
+            assert_eq!(done.load(Ordering::SeqCst), 3);
+        }
+    });
+}
+
+#[test]
+fn permits_bound_the_threads_inside_under_contention() {
+    within(Duration::from_secs(5), || {
+        let sem = Semaphore::new(2);
+        let meter = Meter::default();
+        thread::scope(|scope| {
+            for t in 0..4 {
+                let (sem, meter) = (&sem, &meter);
+                scope.spawn(move || {
+                    for _ in 0..3_000 {
+                        let permit = if t % 2 == 0 {
+                            Some(sem.acquire())
+                        } else {
+                            sem.try_acquire()
+                        };
+                        if permit.is_some() {
+                            meter.enter();
+                            thread::yield_now();
+                            meter.leave();
+                        }
+                    }
+                });
+            }
+        });
+        assert!(
+            meter.most() <= 2,
+            "{} threads held one of 2 permits",
+            meter.most()
+        );
+        assert_eq!(sem.available(), 2, "permits were lost or made up");
+    });
+}
+
+#[test]
+fn concurrent_releases_are_all_counted() {
+    within(Duration::from_secs(5), || {
+        let sem = Semaphore::new(0);
+        let bounded = BoundedSemaphore::new(40_000);
+        for _ in 0..40_000 {
+            bounded.acquire().forget();
+        }
+        thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..10_000 {
+                        sem.release();
+                        let _ = bounded.release();
+                    }
+                });
+            }
+        });
+        assert_eq!(sem.available(), 40_000, "releases were lost");
+        assert_eq!(bounded.available(), 40_000, "bounded releases were lost");
+    });
+}
+
+#[test]
+fn racing_bounded_releases_never_pass_the_bound() {
+    within(Duration::from_secs(5), || {
+        for _ in 0..200 {
+            let sem = BoundedSemaphore::new(2);
+            sem.acquire().forget();
+            let refused = AtomicUsize::new(0);
+            thread::scope(|scope| {
+                for _ in 0..3 {
+                    scope.spawn(|| {
+                        if sem.release().is_err() {
+                            refused.fetch_add(1, Ordering::SeqCst);
+                        }
+                    });
+                }
+            });
+            assert_eq!(
+                sem.available(),
+                2,
+                "a bounded semaphore grew past its bound"
+            );
+            assert_eq!(refused.load(Ordering::SeqCst), 2);
+        }
+    });
+}

@@ -124,3 +124,88 @@ fn wait_timeout_returns_true_when_set_during_the_wait() {
         "set did not wake wait_timeout"
     );
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+/// CPU time the calling thread has used so far, where Linux tells it
+/// (`/proc/thread-self/schedstat`); `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+#[test]
+fn set_then_clear_still_wakes_every_waiter() {
+    within(Duration::from_secs(3), || {
+        let event = Event::new();
+        thread::scope(|scope| {
+            let waiters: Vec<_> = (0..3).map(|_| scope.spawn(|| event.wait())).collect();
+            let timed: Vec<_> = (0..2)
+                .map(|_| scope.spawn(|| event.wait_timeout(Duration::from_secs(10))))
+                .collect();
+            thread::sleep(Duration::from_millis(100));
+            // As in CPython: every thread waiting when set() ran returns,
+            // although the flag is lowered again at once.
+            event.set();
+            event.clear();
+            for waiter in waiters {
+                waiter.join().unwrap();
+            }
+            for waiter in timed {
+                assert!(
+                    waiter.join().unwrap(),
+                    "wait_timeout woken by set() must return true, even after clear()"
+                );
+            }
+        });
+    });
+}
+
+#[test]
+fn a_waiting_thread_uses_no_cpu() {
+    within(Duration::from_secs(5), || {
+        let event = Event::new();
+        thread::scope(|scope| {
+            let waiter = scope.spawn(|| {
+                let before = thread_cpu_time();
+                event.wait();
+                thread_cpu_time()
+                    .zip(before)
+                    .map(|(after, before)| after - before)
+            });
+            thread::sleep(Duration::from_millis(300));
+            event.set();
+            if let Some(used) = waiter.join().unwrap() {
+                assert!(
+                    used < Duration::from_millis(20),
+                    "a thread waiting 300 ms used {used:?} of CPU: it must sleep, not poll"
+                );
+            }
+        });
+    });
+}
+
+#[test]
+fn a_set_racing_with_threads_starting_to_wait_is_never_missed() {
+    // Round after round, set() comes while the waiters are still on their
+    // way into wait(): a flag checked before the lock is taken again to
+    // wait, or a notify sent before the flag is raised, loses the wakeup.
+    within(Duration::from_secs(8), || {
+        for _ in 0..300 {
+            let event = Event::new();
+            thread::scope(|scope| {
+                for _ in 0..3 {
+                    scope.spawn(|| {
+                        assert!(
+                            event.wait_timeout(Duration::from_secs(2)),
+                            "a waiter missed the set() and timed out"
+                        );
+                    });
+                }
+                event.set();
+            });
+        }
+    });
+}

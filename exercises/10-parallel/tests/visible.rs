@@ -103,3 +103,84 @@ fn zero_threads_is_refused_with_a_panic() {
         assert!(catch_unwind(AssertUnwindSafe(|| count_primes(10, 0))).is_err());
     });
 }
+
+// Probes of the lesson's classic bugs (its "Pitfalls" section): light
+// versions of what the hidden tests check in depth.
+
+#[test]
+fn parallel_sum_keeps_the_leftover_values() {
+    let values: Vec<u64> = (1..=10).collect();
+    assert_eq!(
+        within(Duration::from_secs(2), move || parallel_sum(&values, 3)),
+        55
+    );
+}
+
+#[test]
+fn parallel_map_gives_nine_items_to_exactly_four_threads() {
+    let threads = within(Duration::from_secs(2), || {
+        let seen = Mutex::new(HashSet::new());
+        let items: Vec<u32> = (0..9).collect();
+        parallel_map(&items, 4, |_| {
+            seen.lock().insert(thread::current().id());
+        });
+        seen.into_inner().len()
+    });
+    assert_eq!(
+        threads, 4,
+        "9 items on 4 threads must use all 4 (parts of 3, 2, 2, 2)"
+    );
+}
+
+#[test]
+fn parallel_map_runs_its_threads_at_the_same_time_and_keeps_input_order() {
+    let results = within(Duration::from_secs(3), || {
+        // One item per thread; each waits for all four to start, and the
+        // first one finishes last.
+        let all_started = std::sync::Barrier::new(4);
+        let items = [0_u64, 1, 2, 3];
+        parallel_map(&items, 4, |&i| {
+            all_started.wait();
+            thread::sleep(Duration::from_millis(40 * (3 - i)));
+            i * 100
+        })
+    });
+    assert_eq!(results, vec![0, 100, 200, 300]);
+}
+
+#[test]
+fn pool_map_hands_out_whole_chunks() {
+    let owners = within(Duration::from_secs(3), || {
+        let owner = Mutex::new(vec![None; 7]);
+        let items: Vec<usize> = (0..7).collect();
+        pool_map(&items, 2, 3, |&i| {
+            owner.lock()[i] = Some(thread::current().id());
+            thread::sleep(Duration::from_millis(5));
+        });
+        owner.into_inner()
+    });
+    for chunk in owners.chunks(3) {
+        assert!(
+            chunk.iter().all(|t| *t == chunk[0]),
+            "the items of one chunk of 3 were handled by different threads"
+        );
+    }
+}
+
+#[test]
+fn pool_map_lets_free_threads_take_the_chunks_after_a_slow_one() {
+    let with_slow = within(Duration::from_secs(5), || {
+        let owner = Mutex::new(vec![None; 6]);
+        let items: Vec<usize> = (0..6).collect();
+        pool_map(&items, 2, 1, |&i| {
+            owner.lock()[i] = Some(thread::current().id());
+            thread::sleep(Duration::from_millis(if i == 0 { 400 } else { 5 }));
+        });
+        let owner = owner.into_inner();
+        (1..6).filter(|&i| owner[i] == owner[0]).collect::<Vec<_>>()
+    });
+    assert!(
+        with_slow.is_empty(),
+        "the thread busy with the slow first item also handled items {with_slow:?}: chunks must be claimed as threads get free"
+    );
+}
