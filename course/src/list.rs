@@ -52,7 +52,7 @@ pub fn list(course: &Course) -> Result<Exit, Error> {
 fn describe(status: Status) -> String {
     match status {
         Status::NotStarted => format!("{DIM}not started{DIM:#}"),
-        Status::Unchecked => format!("{DIM}edited, not checked since{DIM:#}"),
+        Status::Unchecked => format!("{DIM}edited, not checked yet{DIM:#}"),
         Status::Checked {
             result: RunResult::Passing,
             total,
