@@ -206,3 +206,23 @@ fn tracker_stops_counting_a_thread_that_panicked() {
         assert!(tracker.names().is_empty());
     });
 }
+
+#[test]
+fn tracker_counts_a_thread_before_it_has_run() {
+    // Asked right after spawn returns, many times: a thread that registers
+    // itself when it starts running is often not counted yet.
+    within(Duration::from_secs(3), || {
+        let tracker = Tracker::new();
+        for round in 0..100 {
+            let (go, wait_for_go) = mpsc::channel::<()>();
+            let handle = tracker.spawn("fresh", move || wait_for_go.recv().is_ok());
+            let active = tracker.active();
+            go.send(()).unwrap();
+            assert!(handle.join().expect("no panic"));
+            assert_eq!(
+                active, 1,
+                "round {round}: the thread was not counted when spawn returned"
+            );
+        }
+    });
+}

@@ -140,7 +140,8 @@ fn pop_timeout_gives_up_after_the_timeout() {
 
 /// What a thread spent: CPU time and context switches. A thread that blocks
 /// spends almost nothing; one that polls burns CPU on an idle machine and
-/// switches hundreds of times on a busy one (each `yield_now` or short sleep).
+/// keeps switching on a busy one (each `yield_now` or short sleep), where a
+/// blocked thread switches once or twice.
 #[derive(Debug, Clone, Copy)]
 struct Effort {
     cpu: Duration,
@@ -150,7 +151,7 @@ struct Effort {
 impl Effort {
     /// Whether this is what a blocked thread spends, not a polling one.
     fn is_asleep(self) -> bool {
-        self.cpu < Duration::from_millis(20) && self.switches < 100
+        self.cpu < Duration::from_millis(20) && self.switches < 25
     }
 }
 
