@@ -347,22 +347,36 @@ fn permits_bound_the_threads_inside_under_contention() {
 fn concurrent_releases_are_all_counted() {
     within(Duration::from_secs(5), || {
         let sem = Semaphore::new(0);
-        let bounded = BoundedSemaphore::new(40_000);
-        for _ in 0..40_000 {
-            bounded.acquire().forget();
-        }
         thread::scope(|scope| {
-            for _ in 0..4 {
+            for _ in 0..2 {
                 scope.spawn(|| {
-                    for _ in 0..10_000 {
+                    for _ in 0..100_000 {
                         sem.release();
-                        let _ = bounded.release();
                     }
                 });
             }
         });
-        assert_eq!(sem.available(), 40_000, "releases were lost");
-        assert_eq!(bounded.available(), 40_000, "bounded releases were lost");
+        assert_eq!(sem.available(), 200_000, "releases were lost");
+    });
+}
+
+#[test]
+fn concurrent_bounded_releases_are_all_counted() {
+    within(Duration::from_secs(5), || {
+        let bounded = BoundedSemaphore::new(100_000);
+        for _ in 0..100_000 {
+            bounded.acquire().forget();
+        }
+        thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..50_000 {
+                        bounded.release().expect("below the bound");
+                    }
+                });
+            }
+        });
+        assert_eq!(bounded.available(), 100_000, "bounded releases were lost");
     });
 }
 
@@ -389,5 +403,49 @@ fn racing_bounded_releases_never_pass_the_bound() {
             );
             assert_eq!(refused.load(Ordering::SeqCst), 2);
         }
+    });
+}
+
+#[test]
+fn racing_try_acquires_never_take_more_permits_than_exist() {
+    within(Duration::from_secs(5), || {
+        let sem = Semaphore::new(1);
+        let meter = Meter::default();
+        thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..100_000 {
+                        if let Some(permit) = sem.try_acquire() {
+                            meter.enter();
+                            meter.leave();
+                            drop(permit);
+                        }
+                    }
+                });
+            }
+        });
+        assert!(meter.most() <= 1, "two threads held the one permit");
+        assert_eq!(sem.available(), 1);
+    });
+}
+
+#[test]
+fn racing_take_and_give_back_keep_a_bounded_semaphore_within_its_bound() {
+    within(Duration::from_secs(5), || {
+        let sem = BoundedSemaphore::new(1);
+        thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..100_000 {
+                        if let Some(permit) = sem.try_acquire() {
+                            permit.forget();
+                        }
+                        let _ = sem.release();
+                        let now = sem.available();
+                        assert!(now <= 1, "a bounded semaphore of 1 had {now} permits free");
+                    }
+                });
+            }
+        });
     });
 }
