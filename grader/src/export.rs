@@ -64,10 +64,9 @@ fn export_course_tool(course: &Course, dir: &Path) -> Result<(), Error> {
     )?;
     let chaos = course.root.join("grader/chaos");
     copy_tree(&chaos.join("src"), &dir.join("course/chaos/src"))?;
-    for file in ["Cargo.toml", "README.md"] {
-        fs::copy(chaos.join(file), dir.join("course/chaos").join(file))
-            .map_err(|e| Error::io(&chaos.join(file), e))?;
-    }
+    // Its README is the instructors' (how grading uses it): not exported.
+    fs::copy(chaos.join("Cargo.toml"), dir.join("course/chaos/Cargo.toml"))
+        .map_err(|e| Error::io(&chaos.join("Cargo.toml"), e))?;
     for exercise in &course.exercises {
         let stubs = dir.join("course/stubs").join(&exercise.topic);
         copy_tree(&exercise.stub_src(), &stubs.join("src"))?;
