@@ -65,8 +65,11 @@ fn export_course_tool(course: &Course, dir: &Path) -> Result<(), Error> {
     let chaos = course.root.join("grader/chaos");
     copy_tree(&chaos.join("src"), &dir.join("course/chaos/src"))?;
     // Its README is the instructors' (how grading uses it): not exported.
-    fs::copy(chaos.join("Cargo.toml"), dir.join("course/chaos/Cargo.toml"))
-        .map_err(|e| Error::io(&chaos.join("Cargo.toml"), e))?;
+    fs::copy(
+        chaos.join("Cargo.toml"),
+        dir.join("course/chaos/Cargo.toml"),
+    )
+    .map_err(|e| Error::io(&chaos.join("Cargo.toml"), e))?;
     for exercise in &course.exercises {
         let stubs = dir.join("course/stubs").join(&exercise.topic);
         copy_tree(&exercise.stub_src(), &stubs.join("src"))?;

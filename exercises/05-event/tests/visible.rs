@@ -171,17 +171,35 @@ fn thread_cpu_time() -> Option<Effort> {
 
 #[test]
 fn set_then_clear_still_wakes_every_waiter() {
-    within(Duration::from_secs(5), || {
+    within(Duration::from_secs(8), || {
         // Several rounds: in one round the waiters may happen to get the
         // lock back before clear() runs, and then every design passes.
-        for _ in 0..10 {
+        for _ in 0..5 {
             let event = Event::new();
+            let ready = AtomicUsize::new(0);
             thread::scope(|scope| {
-                let waiters: Vec<_> = (0..2).map(|_| scope.spawn(|| event.wait())).collect();
-                let timed: Vec<_> = (0..2)
-                    .map(|_| scope.spawn(|| event.wait_timeout(Duration::from_secs(10))))
+                let waiters: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            ready.fetch_add(1, Ordering::SeqCst);
+                            event.wait();
+                        })
+                    })
                     .collect();
-                thread::sleep(Duration::from_millis(30));
+                let timed: Vec<_> = (0..2)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            ready.fetch_add(1, Ordering::SeqCst);
+                            event.wait_timeout(Duration::from_secs(10))
+                        })
+                    })
+                    .collect();
+                // Every waiter is about to wait; give them time to be in it.
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while ready.load(Ordering::SeqCst) < 4 && Instant::now() < deadline {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                thread::sleep(Duration::from_millis(50));
                 // As in CPython: every thread waiting when set() ran returns,
                 // although the flag is lowered again at once.
                 event.set();

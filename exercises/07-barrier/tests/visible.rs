@@ -188,7 +188,12 @@ fn abort_and_reset_wake_every_waiting_party() {
         for breaker in [Barrier::abort, Barrier::reset] {
             thread::scope(|scope| {
                 let waiting: Vec<_> = (0..2).map(|_| scope.spawn(|| barrier.wait())).collect();
-                thread::sleep(Duration::from_millis(100));
+                // Both parties must be in wait() before the barrier breaks
+                // (one that came after a reset would wait for a new round).
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while barrier.n_waiting() < 2 && Instant::now() < deadline {
+                    thread::sleep(Duration::from_millis(1));
+                }
                 breaker(&barrier);
                 for party in waiting {
                     assert_eq!(party.join().unwrap(), Err(BrokenBarrier));
