@@ -274,10 +274,20 @@ fn one_slow_download_holds_up_nothing_else() {
     // free worker takes every next URL from the shared queue.
     let fetched_with_slow = within(Duration::from_secs(5), || {
         let who = Mutex::new(Vec::new());
+        let others_done = AtomicUsize::new(0);
         let urls = ["slow", "a", "b", "c", "d", "e"];
         download_all(&urls, 2, |url| {
             who.lock().push((thread::current().id(), url.to_string()));
-            thread::sleep(Duration::from_millis(if url == "slow" { 400 } else { 5 }));
+            if url == "slow" {
+                // Slow until the five others are fetched (or 3 s passed).
+                let deadline = Instant::now() + Duration::from_secs(3);
+                while others_done.load(Ordering::SeqCst) < 5 && Instant::now() < deadline {
+                    thread::sleep(Duration::from_millis(2));
+                }
+            } else {
+                thread::sleep(Duration::from_millis(5));
+                others_done.fetch_add(1, Ordering::SeqCst);
+            }
             Ok(Vec::new())
         });
         let who = who.into_inner();

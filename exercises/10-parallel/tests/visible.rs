@@ -171,10 +171,22 @@ fn pool_map_hands_out_whole_chunks() {
 fn pool_map_lets_free_threads_take_the_chunks_after_a_slow_one() {
     let with_slow = within(Duration::from_secs(5), || {
         let owner = Mutex::new(vec![None; 6]);
+        let others_done = std::sync::atomic::AtomicUsize::new(0);
         let items: Vec<usize> = (0..6).collect();
         pool_map(&items, 2, 1, |&i| {
             owner.lock()[i] = Some(thread::current().id());
-            thread::sleep(Duration::from_millis(if i == 0 { 400 } else { 5 }));
+            if i == 0 {
+                // Slow until the five others are done (or 3 s passed).
+                let deadline = std::time::Instant::now() + Duration::from_secs(3);
+                while others_done.load(std::sync::atomic::Ordering::SeqCst) < 5
+                    && std::time::Instant::now() < deadline
+                {
+                    thread::sleep(Duration::from_millis(2));
+                }
+            } else {
+                thread::sleep(Duration::from_millis(5));
+                others_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
         });
         let owner = owner.into_inner();
         (1..6).filter(|&i| owner[i] == owner[0]).collect::<Vec<_>>()
