@@ -63,15 +63,7 @@ pub fn report(course: &Course, exercise: &Exercise, report: &Report) {
                 failures.len(),
                 tests.len()
             );
-            for failure in failures.iter().take(SHOWN_IN_FULL) {
-                detail(failure);
-            }
-            if failures.len() > SHOWN_IN_FULL {
-                println!(
-                    "{DIM}and {} more failing, listed above; fix these first{DIM:#}\n",
-                    failures.len() - SHOWN_IN_FULL
-                );
-            }
+            explain(&failures);
             replay_and_next(exercise, report.seed);
         }
     }
@@ -114,6 +106,49 @@ pub fn short(course: &Course, exercise: &Exercise, report: &Report) {
             ));
         }
     }
+}
+
+/// Explains the first few failures in full; a failure with the same report
+/// as one explained (the same lock cycle seen by several tests) is named.
+fn explain(failures: &[&TestResult]) {
+    let mut explained: Vec<(String, &str, Vec<&str>)> = Vec::new();
+    let mut rest = 0;
+    for failure in failures {
+        let key = same_report_key(failure);
+        if let Some((_, _, names)) = explained.iter_mut().find(|(k, _, _)| *k == key) {
+            names.push(&failure.name);
+        } else if explained.len() < SHOWN_IN_FULL {
+            detail(failure);
+            explained.push((key, &failure.name, Vec::new()));
+        } else {
+            rest += 1;
+        }
+    }
+    for (_, first, names) in explained.iter().filter(|(_, _, names)| !names.is_empty()) {
+        println!(
+            "{DIM}the same report as {first} came from:{DIM:#} {}\n",
+            names.join(", ")
+        );
+    }
+    if rest > 0 {
+        println!("{DIM}and {rest} more failing, listed above; fix these first{DIM:#}\n");
+    }
+}
+
+/// A failure's report without what differs from run to run (thread
+/// numbers, the seed line).
+fn same_report_key(test: &TestResult) -> String {
+    let text = match &test.outcome {
+        Outcome::Chaos { report } => report.clone(),
+        Outcome::Failed { message } => message.clone(),
+        other => other.verdict(),
+    };
+    text.lines()
+        .filter(|line| !line.starts_with("(schedule noise seed"))
+        .flat_map(|line| line.split_whitespace())
+        .filter(|word| !word.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn test_line(test: &TestResult) {
