@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::mutant::Mutant;
+use crate::prepare::Source;
 
 /// The course workspace.
 #[derive(Debug, Clone)]
@@ -65,20 +67,33 @@ impl Exercise {
         self.dir.join("src")
     }
 
-    /// The known-buggy variants, `(bug name, src dir)`, sorted by name.
-    pub fn mutants(&self, course: &Course) -> Vec<(String, PathBuf)> {
-        let dir = course.root.join("grader/mutants").join(&self.topic);
-        let mut found = Vec::new();
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let src = entry.path().join("src");
-                if src.join("lib.rs").is_file() {
-                    found.push((entry.file_name().to_string_lossy().into_owned(), src));
-                }
-            }
-        }
-        found.sort();
-        found
+    /// The known-buggy variants (`grader/suites/NN-topic/mutants/*.patch`),
+    /// sorted by name.
+    pub fn mutants(&self, course: &Course) -> Vec<Mutant> {
+        Mutant::find(
+            &course
+                .root
+                .join("grader/suites")
+                .join(&self.topic)
+                .join("mutants"),
+        )
+    }
+
+    /// The code of a mutant: the solution's `lib.rs` with its patch applied,
+    /// or why the patch does not apply.
+    pub fn mutant_source(&self, course: &Course, mutant: &Mutant) -> Result<Source, String> {
+        let lib = self.solution_src(course).join("lib.rs");
+        let solution = fs::read_to_string(&lib).map_err(|e| format!("{}: {e}", lib.display()))?;
+        let mutated = mutant.apply(&solution)?;
+        Ok(Source::Files(BTreeMap::from([(
+            PathBuf::from("lib.rs"),
+            mutated.into_bytes(),
+        )])))
+    }
+
+    /// The points table's path, relative to the course root (for messages).
+    pub fn points_path(&self) -> PathBuf {
+        PathBuf::from("grader/suites").join(format!("{}.toml", self.topic))
     }
 
     /// Points and hint of one hidden test (1 point and no hint if the table

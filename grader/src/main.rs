@@ -567,7 +567,7 @@ fn repeat_command(
         eprintln!(
             "  {} {}: {} of {} runs lost points, {:.0} s",
             tally.exercise,
-            tally.subject,
+            tally.subject.label(),
             tally.lost,
             tally.runs,
             tally.wall_secs.iter().sum::<f64>()

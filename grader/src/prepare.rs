@@ -65,13 +65,31 @@ pub struct Submission {
     pub student: String,
     /// Where it was read from, for reports.
     pub source: PathBuf,
-    /// The `src/` folder of each submitted exercise, by exercise number.
-    pub exercises: BTreeMap<String, PathBuf>,
+    /// The code of each submitted exercise, by exercise number.
+    pub exercises: BTreeMap<String, Source>,
     /// Which tests to build and run.
     pub scope: Scope,
     /// Whether it is a single exercise folder (then only that exercise is
     /// graded, unless `--exercise` says otherwise).
     pub exercise_folder: bool,
+}
+
+/// Where the code of one submitted exercise comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A `src/` folder on disk (a student's, or the course's stub or solution).
+    Dir(PathBuf),
+    /// Files made in memory, by path relative to `src/` (a mutant: the
+    /// solution with its patch applied).
+    Files(BTreeMap<PathBuf, Vec<u8>>),
+}
+
+/// `src/` folders as sources.
+fn dirs(found: BTreeMap<String, PathBuf>) -> BTreeMap<String, Source> {
+    found
+        .into_iter()
+        .map(|(number, src)| (number, Source::Dir(src)))
+        .collect()
 }
 
 /// Which tests a grading of a submission builds and runs.
@@ -91,8 +109,9 @@ pub enum Scope {
 ///
 /// Each path is one of: an exercise folder (it holds `src/`); a submission
 /// (it holds `exercises/NN-*/` or `NN-*/` folders); or a class (a folder
-/// whose subfolders are submissions, each named by its student id). No path
-/// means this course's own `exercises/`.
+/// whose subfolders are submissions, each named by its student id); or a
+/// class description (`NAME.toml`, see [`crate::class`]). No path means this
+/// course's own `exercises/`.
 pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, Error> {
     let mut submissions = Vec::new();
     if paths.is_empty() {
@@ -104,7 +123,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
         submissions.push(Submission {
             student,
             source: course.root.clone(),
-            exercises: exercise_sources(&course.root),
+            exercises: dirs(exercise_sources(&course.root)),
             scope: Scope::Full,
             exercise_folder: false,
         });
@@ -112,9 +131,14 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
     for path in paths {
         let meta = fs::metadata(path)
             .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+        if meta.is_file() && path.extension().is_some_and(|e| e == "toml") {
+            submissions.extend(crate::class::expand(course, path)?);
+            continue;
+        }
         if !meta.is_dir() {
             return Err(Error::new(format!(
-                "{} is not a folder (give a submission folder, an exercise folder or a class folder)",
+                "{} is not a folder (give a submission folder, an exercise folder, a class folder \
+                 or a class description, NAME.toml)",
                 path.display()
             )));
         }
@@ -131,7 +155,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
             submissions.push(Submission {
                 student: name,
                 source: path,
-                exercises: own,
+                exercises: dirs(own),
                 scope: Scope::Full,
                 exercise_folder: false,
             });
@@ -171,7 +195,7 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
             } else {
                 members.push(Submission {
                     student,
-                    exercises: exercise_sources(&dir),
+                    exercises: dirs(exercise_sources(&dir)),
                     source: dir,
                     scope: Scope::Full,
                     exercise_folder: false,
@@ -189,7 +213,6 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
             submission.student = format!("{}-{}", submission.student, count);
         }
     }
-    let _ = course;
     Ok(submissions)
 }
 
@@ -225,7 +248,7 @@ fn single_exercise(path: &Path, name: String) -> Result<Submission, Error> {
     Ok(Submission {
         student: name,
         source: path.to_path_buf(),
-        exercises: BTreeMap::from([(number, path.join("src"))]),
+        exercises: BTreeMap::from([(number, Source::Dir(path.join("src")))]),
         scope: Scope::Full,
         exercise_folder: true,
     })
@@ -461,10 +484,31 @@ fn add_given_programs(
     Ok(())
 }
 
-/// The `.rs` files under a submission's `src/`, by path relative to `src/`.
+/// The `.rs` files of a submitted exercise, by path relative to `src/`.
 /// `Ok(None)` when there is nothing to grade (no `src/lib.rs`); `Err` with a
 /// reason a student understands when the files are refused.
-pub fn collect_sources(src: &Path) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>, String> {
+pub fn collect_sources(source: &Source) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>, String> {
+    let files = match source {
+        Source::Dir(src) => match read_src(src)? {
+            Some(files) => files,
+            None => return Ok(None),
+        },
+        Source::Files(files) => files.clone(),
+    };
+    if !files.contains_key(Path::new("lib.rs")) {
+        return Ok(None);
+    }
+    for (rel, content) in &files {
+        let text = String::from_utf8_lossy(content);
+        if let Some(problem) = reads_outside_src(rel, &text) {
+            return Err(problem);
+        }
+    }
+    Ok(Some(files))
+}
+
+/// The `.rs` files under a `src/` folder, refusing links and oversized trees.
+fn read_src(src: &Path) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>, String> {
     match fs::symlink_metadata(src) {
         Err(_) => return Ok(None),
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -476,15 +520,6 @@ pub fn collect_sources(src: &Path) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>,
     let mut files = BTreeMap::new();
     let mut total = 0u64;
     walk(src, Path::new(""), 0, &mut files, &mut total)?;
-    if !files.contains_key(Path::new("lib.rs")) {
-        return Ok(None);
-    }
-    for (rel, content) in &files {
-        let text = String::from_utf8_lossy(content);
-        if let Some(problem) = reads_outside_src(rel, &text) {
-            return Err(problem);
-        }
-    }
     Ok(Some(files))
 }
 
