@@ -40,14 +40,15 @@ pub struct GradeOptions {
 
 impl GradeOptions {
     /// Defaults: every exercise, one test process per CPU, a fresh seed,
-    /// [`DEFAULT_TIMEOUT_SECS`] per test, the real `parking_lot`, overlapping stages.
+    /// [`DEFAULT_TIMEOUT_SECS`] per test, the default [`LockBackend`] (the
+    /// chaos stand-in, as the command line grades), overlapping stages.
     pub fn new(seed: u64) -> GradeOptions {
         GradeOptions {
             exercises: Vec::new(),
             jobs: default_jobs(),
             seed,
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-            backend: LockBackend::Real,
+            backend: LockBackend::default(),
             overlap: true,
             sandbox: SandboxOptions::default(),
         }

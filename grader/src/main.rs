@@ -1,7 +1,6 @@
 //! `grader`: Interleave's command-line interface.
 //!
-//! Exit status: 0 when the command completed (whatever the scores), 1 when
-//! `verify` found a violation, 2 when the grader itself could not work.
+//! Exit status: see [`Exit`].
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -18,6 +17,32 @@ use grader::model::{GradingRun, SubmissionResult};
 use grader::prepare::{self, LockBackend};
 use grader::report::{self, GradescopeVisibility};
 use grader::{bench, export, repeat, sandbox, verify};
+
+/// The grader's exit statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    /// 0: the command completed, whatever the scores.
+    Done = 0,
+    /// 1: `verify` found a violation, or `verify --repeat` a solution that
+    /// lost points or a mutant caught too rarely.
+    Violation = 1,
+    /// 2: the grader itself could not work (a missing folder, no `cargo`,
+    /// an unknown exercise, bad arguments).
+    Broken = 2,
+}
+
+impl Exit {
+    /// [`Exit::Done`] when `ok`, else [`Exit::Violation`].
+    fn holds(ok: bool) -> Exit {
+        if ok { Exit::Done } else { Exit::Violation }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -242,15 +267,15 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match run(cli) {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(error) => {
             eprintln!("grader: {error}");
-            ExitCode::from(2)
+            Exit::Broken.into()
         }
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Error> {
+fn run(cli: Cli) -> Result<Exit, Error> {
     let course = Course::locate(cli.course.as_deref())?;
     let busy = match &cli.command {
         Command::Grade(args) => args.common.busy_loops,
@@ -273,7 +298,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 dir.display(),
                 dir.display()
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
         Command::Gradescope { dir } => {
             export::gradescope(&course, &dir)?;
@@ -283,7 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 dir.display(),
                 dir.display()
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
         Command::ClassroomWorkflow { course_repo } => {
             print!("{}", report::classroom::workflow_yaml(&course_repo));
@@ -291,12 +316,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Bench(args) => {
             bench::bench(&course, &args)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
     }
 }
 
-fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
+fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
     let mut options = args.common.options()?;
     let mut submissions = prepare::discover(&args.paths, course)?;
     if submissions.is_empty() {
@@ -443,14 +468,14 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
             eprintln!("reports written to {}", out.display());
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
 fn merge_command(
     dirs: &[PathBuf],
     out: &std::path::Path,
     visibility: GradescopeVisibility,
-) -> Result<ExitCode, Error> {
+) -> Result<Exit, Error> {
     let mut merged: Option<GradingRun> = None;
     for dir in dirs {
         let path = dir.join("run.json");
@@ -494,10 +519,10 @@ fn merge_command(
         dirs.len(),
         out.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
-fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> {
+fn verify_command(course: &Course, args: VerifyArgs) -> Result<Exit, Error> {
     let options = args.common.options()?;
     if let Some(runs) = args.repeat {
         return repeat_command(course, &options, runs, args);
@@ -530,11 +555,7 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> 
         options.seed,
         started.elapsed().as_secs_f64()
     );
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(Exit::holds(failed == 0))
 }
 
 fn repeat_command(
@@ -542,7 +563,7 @@ fn repeat_command(
     options: &GradeOptions,
     runs: usize,
     args: VerifyArgs,
-) -> Result<ExitCode, Error> {
+) -> Result<Exit, Error> {
     let VerifyArgs {
         only,
         min_catch,
@@ -602,9 +623,5 @@ fn repeat_command(
             .map_err(|e| Error::new(format!("cannot write JSON: {e}")))?;
         std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     }
-    Ok(if lost == 0 && weak == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(Exit::holds(lost == 0 && weak == 0))
 }
