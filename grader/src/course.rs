@@ -3,9 +3,10 @@
 //! crate for each of them needs.
 //!
 //! Everything is found by name, as `grader/AUTHORING.md` lays out: exercise
-//! `NN` is the folder `exercises/NN-topic`, its suite `grader/suites/NN-topic.rs`,
-//! its points `grader/suites/NN-topic.toml`, its solution `solutions/NN-topic`
-//! and its mutants `grader/mutants/NN-topic/<bug>/src/lib.rs`.
+//! `NN` is the folder `exercises/NN-topic`, its solution `solutions/NN-topic`,
+//! and the grader's side of it one folder, `grader/suites/NN-topic/`: the
+//! hidden suite `hidden.rs`, the points table `points.toml` and the mutants
+//! `mutants/<bug>.patch`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,6 +17,13 @@ use serde::Deserialize;
 use crate::Error;
 use crate::mutant::Mutant;
 use crate::prepare::Source;
+
+/// The hidden suite's file in `grader/suites/NN-topic/`.
+pub const SUITE_FILE: &str = "hidden.rs";
+/// The points table's file in `grader/suites/NN-topic/`.
+pub const POINTS_FILE: &str = "points.toml";
+/// The mutants' folder in `grader/suites/NN-topic/`.
+pub const MUTANTS_DIR: &str = "mutants";
 
 /// The course workspace.
 #[derive(Debug, Clone)]
@@ -37,9 +45,9 @@ pub struct Exercise {
     pub topic: String,
     /// `exercises/NN-topic`: the stub, the lesson and the visible tests.
     pub dir: PathBuf,
-    /// `grader/suites/NN-topic.rs`.
+    /// `grader/suites/NN-topic/hidden.rs`.
     pub suite: PathBuf,
-    /// Points and hints from `grader/suites/NN-topic.toml`.
+    /// Points and hints from `grader/suites/NN-topic/points.toml`.
     pub points: PointsTable,
     /// The test functions the suite's source declares (`#[test] fn name`),
     /// used when the suite cannot be built and listed.
@@ -70,13 +78,7 @@ impl Exercise {
     /// The known-buggy variants (`grader/suites/NN-topic/mutants/*.patch`),
     /// sorted by name.
     pub fn mutants(&self, course: &Course) -> Vec<Mutant> {
-        Mutant::find(
-            &course
-                .root
-                .join("grader/suites")
-                .join(&self.topic)
-                .join("mutants"),
-        )
+        Mutant::find(&course.root.join(self.grader_dir()).join(MUTANTS_DIR))
     }
 
     /// The code of a mutant: the solution's `lib.rs` with its patch applied,
@@ -91,9 +93,15 @@ impl Exercise {
         )])))
     }
 
+    /// `grader/suites/NN-topic`, relative to the course root: the grader's
+    /// side of the exercise.
+    pub fn grader_dir(&self) -> PathBuf {
+        PathBuf::from("grader/suites").join(&self.topic)
+    }
+
     /// The points table's path, relative to the course root (for messages).
     pub fn points_path(&self) -> PathBuf {
-        PathBuf::from("grader/suites").join(format!("{}.toml", self.topic))
+        self.grader_dir().join(POINTS_FILE)
     }
 
     /// Points and hint of one hidden test (1 point and no hint if the table
@@ -106,7 +114,7 @@ impl Exercise {
     }
 }
 
-/// `grader/suites/NN-topic.toml`.
+/// `grader/suites/NN-topic/points.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PointsTable {
@@ -181,11 +189,12 @@ impl Course {
             if !dir.join("Cargo.toml").is_file() {
                 continue;
             }
-            let suite = grader_dir.join("suites").join(format!("{topic}.rs"));
+            let suite_dir = grader_dir.join("suites").join(&topic);
+            let suite = suite_dir.join(SUITE_FILE);
             if !suite.is_file() {
                 continue;
             }
-            let points_path = grader_dir.join("suites").join(format!("{topic}.toml"));
+            let points_path = suite_dir.join(POINTS_FILE);
             let points = if points_path.is_file() {
                 let text = fs::read_to_string(&points_path)
                     .map_err(|e| Error::new(format!("{}: {e}", points_path.display())))?;
@@ -240,7 +249,7 @@ impl Course {
         exercises.sort_by(|a, b| a.topic.cmp(&b.topic));
         if exercises.is_empty() {
             return Err(Error::new(format!(
-                "{} has no exercises (folders exercises/NN-topic with a suite grader/suites/NN-topic.rs)",
+                "{} has no exercises (folders exercises/NN-topic with a suite grader/suites/NN-topic/hidden.rs)",
                 root.display()
             )));
         }

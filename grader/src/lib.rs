@@ -34,6 +34,7 @@ pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod score;
+pub mod sync;
 pub mod synthetic;
 pub mod verify;
 

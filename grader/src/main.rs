@@ -16,7 +16,7 @@ use grader::grade::{self, GradeOptions};
 use grader::model::{GradingRun, SubmissionResult};
 use grader::prepare::{self, LockBackend};
 use grader::report::{self, GradescopeVisibility};
-use grader::{bench, export, repeat, sandbox, verify};
+use grader::{bench, export, repeat, sandbox, sync, verify};
 
 /// The grader's exit statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +98,9 @@ enum Command {
     },
     /// Measure grading speed and print medians.
     Bench(bench::BenchArgs),
+    /// Rewrite the generated end of grader/Cargo.toml (each exercise's solution
+    /// dependency and test targets) from the exercise folders.
+    Sync,
 }
 
 #[derive(Args)]
@@ -316,6 +319,19 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         }
         Command::Bench(args) => {
             bench::bench(&course, &args)?;
+            Ok(Exit::Done)
+        }
+        Command::Sync => {
+            let changed = sync::sync(&course)?;
+            println!(
+                "{} {}",
+                sync::manifest_path(&course).display(),
+                if changed {
+                    "rewritten"
+                } else {
+                    "already up to date"
+                }
+            );
             Ok(Exit::Done)
         }
     }
@@ -547,6 +563,10 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<Exit, Error> {
     for check in &checks {
         println!("{}", check.render());
     }
+    let registered = sync::check(course);
+    if let Err(problem) = &registered {
+        println!("FAIL registration: {problem}");
+    }
     let failed = checks.iter().filter(|c| !c.ok()).count();
     println!(
         "verify: {} of {} exercises hold (seed {}, {:.0} s)",
@@ -555,7 +575,7 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<Exit, Error> {
         options.seed,
         started.elapsed().as_secs_f64()
     );
-    Ok(Exit::holds(failed == 0))
+    Ok(Exit::holds(failed == 0 && registered.is_ok()))
 }
 
 fn repeat_command(

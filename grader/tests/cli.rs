@@ -505,7 +505,8 @@ fn the_gradescope_bundle_holds_the_grader_and_no_solutions() {
     assert!(
         course_copy
             .join("grader/suites")
-            .join(format!("{}.rs", topic(NN)))
+            .join(topic(NN))
+            .join("hidden.rs")
             .is_file()
     );
     assert!(!course_copy.join("solutions").exists());

@@ -20,7 +20,7 @@ pub mod progress;
 pub mod proof;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use rand;
@@ -303,6 +303,38 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "<non-string panic payload>".to_string()
     }
+}
+
+/// The limit most hidden tests give [`check`]: a correct run takes well
+/// under a second, a hang is reported after this.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// Joins `handle` if it finishes within `limit`; otherwise fails with `what`.
+/// A panic in the thread is passed on with its own message.
+pub fn join_within<T>(handle: JoinHandle<T>, limit: Duration, what: &str) -> T {
+    assert!(
+        eventually(limit, || handle.is_finished()),
+        "still blocked after {limit:?}: {what}"
+    );
+    match handle.join() {
+        Ok(value) => value,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+/// Joins every handle within one shared deadline (see [`join_within`]).
+pub fn join_all_within<T>(handles: Vec<JoinHandle<T>>, limit: Duration, what: &str) -> Vec<T> {
+    let deadline = Instant::now() + limit;
+    handles
+        .into_iter()
+        .map(|handle| {
+            join_within(
+                handle,
+                deadline.saturating_duration_since(Instant::now()),
+                what,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use exercise_07::{Barrier, BrokenBarrier};
 use rand::RngExt;
 
 /// Watchdog limit of every test; a correct run takes well under a second.
-const LIMIT: Duration = Duration::from_secs(10);
+use harness::{LIMIT, join_all_within};
 
 /// How long a thread that should finish soon may take on a busy machine.
 const PROMPTLY: Duration = Duration::from_secs(4);
@@ -29,34 +29,6 @@ const SLEEPERS: usize = 4;
 /// them (correct code uses under 1 ms; yielding spinners on a busy machine,
 /// over 60 ms).
 const SLEEPERS_CPU: Duration = Duration::from_millis(20);
-
-/// Joins `handle` if it finishes within `limit`; otherwise fails with `what`.
-/// A panic in the thread is passed on with its own message.
-fn join_within<T>(handle: JoinHandle<T>, limit: Duration, what: &str) -> T {
-    assert!(
-        harness::eventually(limit, || handle.is_finished()),
-        "still blocked after {limit:?}: {what}"
-    );
-    match handle.join() {
-        Ok(value) => value,
-        Err(payload) => panic::resume_unwind(payload),
-    }
-}
-
-/// Joins every handle within one shared deadline.
-fn join_all_within<T>(handles: Vec<JoinHandle<T>>, limit: Duration, what: &str) -> Vec<T> {
-    let deadline = Instant::now() + limit;
-    handles
-        .into_iter()
-        .map(|handle| {
-            join_within(
-                handle,
-                deadline.saturating_duration_since(Instant::now()),
-                what,
-            )
-        })
-        .collect()
-}
 
 /// Starts `count` threads that each call `f(&barrier)` once.
 fn spawn_parties<T: Send + 'static>(

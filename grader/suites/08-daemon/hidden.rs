@@ -6,7 +6,7 @@
 //! `tick`, which runs on that thread) to tell sleeping from spinning.
 
 use exercise_08::{Runtime, Ticker, run_main};
-use harness::{Meter, check, eventually, measure, thread_cpu_time};
+use harness::{LIMIT, Meter, check, eventually, measure, thread_cpu_time};
 use parking_lot::{Condvar, Mutex};
 use rand::RngExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
-
-const LIMIT: Duration = Duration::from_secs(10);
 
 /// A one-shot gate threads wait at until the test opens it. Never blocks
 /// longer than 5 s (or the limit given), so a failing test still ends.

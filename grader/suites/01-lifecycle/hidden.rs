@@ -15,13 +15,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_01::{LifecycleError, State, Tracker, Worker, run_in_thread, spawn_named};
-use harness::{Meter, check, eventually};
+use harness::{LIMIT, Meter, check, eventually};
 use parking_lot::{Condvar, Mutex};
 use rand::RngExt;
 use rand::seq::SliceRandom;
 
 /// Watchdog limit per test. A correct run takes well under a second.
-const LIMIT: Duration = Duration::from_secs(10);
 /// How long a rendezvous waits for its other parties before giving up.
 const MEET: Duration = Duration::from_secs(4);
 /// How long a thread the test holds back waits before going on by itself

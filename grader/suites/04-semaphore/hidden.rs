@@ -12,13 +12,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_04::{BoundedSemaphore, OverRelease, Permit, Semaphore, run_limited};
-use harness::{Meter, check, eventually, measure};
+use harness::{LIMIT, Meter, check, eventually, measure};
 use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 /// Watchdog limit for one test; a correct run takes well under a second.
-const LIMIT: Duration = Duration::from_secs(10);
 /// How long a blocked call is watched for busy-waiting.
 const BLOCKED: Duration = Duration::from_millis(300);
 /// Threads blocked at once in a busy-wait check.

@@ -13,11 +13,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_05::Event;
-use harness::{check, eventually, measure};
+use harness::{LIMIT, check, eventually, measure};
 use rand::RngExt;
 
 /// Watchdog limit for one test; a correct run takes well under a second.
-const LIMIT: Duration = Duration::from_secs(10);
 /// How long a blocked call is watched for busy-waiting.
 const BLOCKED: Duration = Duration::from_millis(300);
 /// Threads blocked at once in a busy-wait check.

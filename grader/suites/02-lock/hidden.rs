@@ -12,12 +12,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_02::{Bank, Counter, TransferError, count_in_parallel};
-use harness::check;
+use harness::{LIMIT, check};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
-const LIMIT: Duration = Duration::from_secs(10);
 /// How long each stress test keeps its threads busy. Stress is measured in
 /// time, not in operations, so that the threads really overlap on a busy
 /// machine and a slow implementation still finishes quickly.

@@ -14,12 +14,11 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use exercise_10::{count_primes, parallel_map, parallel_sum, pool_map};
-use harness::{Meter, check, eventually};
+use harness::{LIMIT, Meter, check, eventually};
 use parking_lot::{Condvar, Mutex};
 use rand::RngExt;
 
 /// Watchdog limit per test. A correct run takes well under a second.
-const LIMIT: Duration = Duration::from_secs(10);
 /// How long a probe waits for other threads before declaring them absent.
 const MEET: Duration = Duration::from_secs(4);
 

@@ -6,7 +6,7 @@
 //! how often each URL was fetched, and in what order results came back.
 
 use exercise_09::download_all;
-use harness::{Meter, check, measure};
+use harness::{LIMIT, Meter, check, measure};
 use parking_lot::{Condvar, Mutex};
 use rand::RngExt;
 use std::collections::{HashMap, HashSet};
@@ -14,8 +14,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-
-const LIMIT: Duration = Duration::from_secs(10);
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -15,12 +15,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_03::{Ledger, LedgerError, RLock};
-use harness::{Meter, check, eventually};
+use harness::{LIMIT, Meter, check, eventually};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
-const LIMIT: Duration = Duration::from_secs(10);
 /// How long "has it happened yet?" checks may poll before giving up.
 const PATIENCE: Duration = Duration::from_secs(5);
 /// How long the worker threads of a stress test may take (a correct run
