@@ -14,7 +14,7 @@ use grader::Error;
 use grader::course::Course;
 use grader::grade::{self, GradeOptions};
 use grader::model::{GradingRun, SubmissionResult};
-use grader::prepare::{self, LockBackend};
+use grader::prepare::{self, LockBackend, Submission};
 use grader::report::{self, GradescopeVisibility};
 use grader::{bench, export, repeat, sandbox, sync, verify};
 
@@ -315,7 +315,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         }
         Command::ClassroomWorkflow { course_repo } => {
             print!("{}", report::classroom::workflow_yaml(&course_repo));
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
         Command::Bench(args) => {
             bench::bench(&course, &args)?;
@@ -339,29 +339,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
 
 fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
     let mut options = args.common.options()?;
-    let mut submissions = prepare::discover(&args.paths, course)?;
-    if submissions.is_empty() {
-        return Err(Error::new("no submissions found"));
-    }
-    // Exercise folders on their own: grade just those exercises.
-    if options.exercises.is_empty() && submissions.iter().all(|s| s.exercise_folder) {
-        let mut numbers: Vec<String> = submissions
-            .iter()
-            .flat_map(|s| s.exercises.keys().cloned())
-            .collect();
-        numbers.sort();
-        numbers.dedup();
-        options.exercises = numbers;
-    }
-    if let Some((k, n)) = args.shard {
-        submissions.sort_by(|a, b| a.student.cmp(&b.student));
-        submissions = submissions
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % n == k - 1)
-            .map(|(_, s)| s)
-            .collect();
-    }
+    let mut submissions = select_submissions(course, &args, &mut options)?;
     let protections = options.sandbox.active()?;
     let done = match (&args.out, args.resume) {
         (Some(out), true) => report::read_students(out)?,
@@ -376,31 +354,9 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
             submissions.len() + done.len()
         )));
     }
-    let bar = if class {
-        let bar = ProgressBar::new(submissions.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} submissions, {elapsed} elapsed, ~{eta} left {msg}",
-            )
-            .expect("a valid progress template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(class, submissions.len());
     if table {
-        eprintln!(
-            "grading {} submission{} with seed {} (replay with --seed {}){}",
-            submissions.len(),
-            if submissions.len() == 1 { "" } else { "s" },
-            options.seed,
-            options.seed,
-            if done.is_empty() {
-                String::new()
-            } else {
-                format!(", {} already graded", done.len())
-            }
-        );
+        announce(submissions.len(), done.len(), options.seed);
         eprintln!("{}", report::protections_line(&protections));
     }
     let started = Instant::now();
@@ -448,30 +404,7 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         elapsed_secs: started.elapsed().as_secs_f64(),
     };
-    match args.format {
-        Format::Table => {
-            if class {
-                println!("{}", report::class_table(&run));
-            }
-            eprintln!(
-                "graded {} submission{} in {:.1} s",
-                run.submissions.len(),
-                if class { "s" } else { "" },
-                started.elapsed().as_secs_f64()
-            );
-        }
-        Format::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&run).map_err(|e| Error::new(format!("json: {e}")))?
-            );
-        }
-        Format::Classroom => {
-            for submission in &run.submissions {
-                print!("{}", report::classroom::github_outputs(submission)?);
-            }
-        }
-    }
+    print_run(&run, args.format, class, started)?;
     if let Some(out) = &args.out {
         // The class reports come from the students' own, already on disk.
         let mut from_disk = run.clone();
@@ -485,6 +418,95 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
         }
     }
     Ok(Exit::Done)
+}
+
+/// The line `grade` starts with: how many submissions, the seed.
+fn announce(count: usize, done: usize, seed: u64) {
+    eprintln!(
+        "grading {count} submission{} with seed {seed} (replay with --seed {seed}){}",
+        if count == 1 { "" } else { "s" },
+        if done == 0 {
+            String::new()
+        } else {
+            format!(", {done} already graded")
+        }
+    );
+}
+
+/// The submissions `grade` was given, only its shard of them; exercise
+/// folders on their own select just those exercises.
+fn select_submissions(
+    course: &Course,
+    args: &GradeArgs,
+    options: &mut GradeOptions,
+) -> Result<Vec<Submission>, Error> {
+    let mut submissions = prepare::discover(&args.paths, course)?;
+    if submissions.is_empty() {
+        return Err(Error::new("no submissions found"));
+    }
+    if options.exercises.is_empty() && submissions.iter().all(|s| s.exercise_folder) {
+        let mut numbers: Vec<String> = submissions
+            .iter()
+            .flat_map(|s| s.exercises.keys().cloned())
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        options.exercises = numbers;
+    }
+    if let Some((k, n)) = args.shard {
+        submissions.sort_by(|a, b| a.student.cmp(&b.student));
+        submissions = submissions
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, s)| s)
+            .collect();
+    }
+    Ok(submissions)
+}
+
+/// A progress bar over `count` submissions for a class (hidden otherwise).
+fn progress_bar(class: bool, count: usize) -> ProgressBar {
+    if !class {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(count as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} submissions, {elapsed} elapsed, ~{eta} left {msg}",
+        )
+        .expect("a valid progress template"),
+    );
+    bar
+}
+
+/// The class table and a closing line, or the whole run as JSON.
+fn print_run(run: &GradingRun, format: Format, class: bool, started: Instant) -> Result<(), Error> {
+    match format {
+        Format::Table => {
+            if class {
+                println!("{}", report::class_table(run));
+            }
+            eprintln!(
+                "graded {} submission{} in {:.1} s",
+                run.submissions.len(),
+                if class { "s" } else { "" },
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Format::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(run).map_err(|e| Error::new(format!("json: {e}")))?
+            );
+        }
+        Format::Classroom => {
+            for submission in &run.submissions {
+                print!("{}", report::classroom::github_outputs(submission)?);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn merge_command(
@@ -614,17 +636,27 @@ fn repeat_command(
             tally.wall_secs.iter().sum::<f64>()
         );
     })?;
-    // Per exercise, the solution first, then its mutants.
-    tallies.sort_by(|a, b| {
-        (&a.exercise, !a.is_solution(), &a.subject).cmp(&(
-            &b.exercise,
-            !b.is_solution(),
-            &b.subject,
-        ))
-    });
+    // Per exercise, the solution first, then its mutants (`Subject`'s order).
+    tallies.sort_by(|a, b| (&a.exercise, &a.subject).cmp(&(&b.exercise, &b.subject)));
     for tally in &tallies {
         println!("{}", tally.render(min_catch));
     }
+    let held = print_repeat_summary(&tallies, runs, min_catch, started);
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&tallies)
+            .map_err(|e| Error::new(format!("cannot write JSON: {e}")))?;
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(Exit::holds(held))
+}
+
+/// The closing line of `verify --repeat`; whether every row met its goal.
+fn print_repeat_summary(
+    tallies: &[repeat::Tally],
+    runs: usize,
+    min_catch: f64,
+    started: Instant,
+) -> bool {
     let (solutions, mutants): (Vec<_>, Vec<_>) = tallies.iter().partition(|t| t.is_solution());
     let lost: usize = solutions.iter().map(|t| t.lost).sum();
     let weak = mutants.iter().filter(|t| !t.ok(min_catch)).count();
@@ -638,10 +670,5 @@ fn repeat_command(
         100.0 * rates.iter().copied().fold(1.0, f64::min),
         started.elapsed().as_secs_f64()
     );
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&tallies)
-            .map_err(|e| Error::new(format!("cannot write JSON: {e}")))?;
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-    }
-    Ok(Exit::holds(lost == 0 && weak == 0))
+    lost == 0 && weak == 0
 }

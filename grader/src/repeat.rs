@@ -22,6 +22,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::Error;
+use crate::build::BuildOutput;
 use crate::course::Course;
 use crate::grade::{GradeOptions, compile, run_submission};
 use crate::model::{ExerciseResult, ExerciseStatus, Outcome};
@@ -82,6 +83,22 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// A row with no runs yet.
+    pub fn new(exercise: &str, subject: Subject) -> Tally {
+        Tally {
+            exercise: exercise.to_string(),
+            subject,
+            runs: 0,
+            lost: 0,
+            failed_tests: BTreeMap::new(),
+            wrong_seeds: Vec::new(),
+            first_wrong: None,
+            wall_secs: Vec::new(),
+            work_secs: Vec::new(),
+            slowest: Vec::new(),
+        }
+    }
+
     /// Whether this is a solution's row.
     pub fn is_solution(&self) -> bool {
         self.subject == Subject::Solution
@@ -219,6 +236,25 @@ impl Tally {
     }
 }
 
+/// One run of a compiled exercise's hidden suite with `seed`: its result
+/// and its wall seconds.
+fn run_once(
+    alone: &PreparedSubmission,
+    built: &BuildOutput,
+    options: &GradeOptions,
+    seed: u64,
+) -> Result<(ExerciseResult, f64), Error> {
+    let settings = options.run_settings(seed)?;
+    let started = Instant::now();
+    let results = run_submission(alone, built, &settings);
+    let wall = started.elapsed().as_secs_f64();
+    let result = results
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::new("a run returned no result"))?;
+    Ok((result, wall))
+}
+
 /// The middle value (0 for none).
 pub fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
@@ -303,28 +339,10 @@ pub fn repeat(
                 exercises: vec![entry.clone()],
                 ..prepared.clone()
             };
-            let mut tally = Tally {
-                exercise: entry.exercise.topic.clone(),
-                subject: subject.clone(),
-                runs: 0,
-                lost: 0,
-                failed_tests: BTreeMap::new(),
-                wrong_seeds: Vec::new(),
-                first_wrong: None,
-                wall_secs: Vec::new(),
-                work_secs: Vec::new(),
-                slowest: Vec::new(),
-            };
+            let mut tally = Tally::new(&entry.exercise.topic, subject.clone());
             for i in 0..runs {
                 let seed = options.seed.wrapping_add(i as u64);
-                let settings = options.run_settings(seed)?;
-                let started = Instant::now();
-                let results = run_submission(&alone, &built, &settings);
-                let wall = started.elapsed().as_secs_f64();
-                let result = results
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| Error::new("a run returned no result"))?;
+                let (result, wall) = run_once(&alone, &built, options, seed)?;
                 tally.record(seed, &result, wall);
             }
             on_tally(&tally);
@@ -340,18 +358,7 @@ mod tests {
     use crate::model::{TestResult, Visibility};
 
     fn tally(subject: Subject) -> Tally {
-        Tally {
-            exercise: "05-event".to_string(),
-            subject,
-            runs: 0,
-            lost: 0,
-            failed_tests: BTreeMap::new(),
-            wrong_seeds: Vec::new(),
-            first_wrong: None,
-            wall_secs: Vec::new(),
-            work_secs: Vec::new(),
-            slowest: Vec::new(),
-        }
+        Tally::new("05-event", subject)
     }
 
     fn result(status: ExerciseStatus, outcomes: &[(&str, Outcome)]) -> ExerciseResult {

@@ -448,3 +448,48 @@ fn indent(text: &str, prefix: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mutant_whose_patch_does_not_apply_is_a_problem_that_names_it() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let course = Course::load(&root).expect("the course loads");
+        let exercise = &course.exercises[0];
+        let patch = exercise.grader_dir().join("mutants/drifted.patch");
+        let found = Found {
+            mutant: Mutant {
+                name: "drifted".to_string(),
+                patch: patch.clone(),
+            },
+            bug: Ok("a bug".to_string()),
+            applies: Err(format!("{} no longer applies", patch.display())),
+        };
+        let mut problems = Vec::new();
+        let check = check_mutant(exercise, &found, &[], &mut problems);
+        assert!(check.broken.is_some() && check.caught_by.is_none());
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("drifted.patch no longer applies")),
+            "{problems:?}"
+        );
+        let line = ExerciseCheck {
+            topic: exercise.topic.clone(),
+            hidden_tests: 1,
+            max_score: 1,
+            solution_score: 1,
+            solution_visible: (0, 0),
+            stub_score: 0,
+            mutants: vec![check],
+            problems,
+        }
+        .render();
+        assert!(
+            line.starts_with("FAIL") && line.contains("PATCH DOES NOT APPLY"),
+            "{line}"
+        );
+    }
+}
