@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_01::{LifecycleError, State, Tracker, Worker, run_in_thread, spawn_named};
-use harness::{LIMIT, Meter, check, eventually};
+use harness::{LIMIT, Meter, Rendezvous, check, eventually};
 use parking_lot::{Condvar, Mutex};
 use rand::RngExt;
 use rand::seq::SliceRandom;
@@ -28,44 +28,6 @@ const MEET: Duration = Duration::from_secs(4);
 const HOLD: Duration = Duration::from_secs(8);
 /// How long "eventually" facts may take on a loaded machine.
 const SOON: Duration = Duration::from_secs(4);
-
-/// A meeting point for `need` parties. `arrive` waits until all have arrived
-/// and returns true, or gives up after a deadline, breaks the rendezvous for
-/// everyone and returns false. It can only succeed if `need` callers are
-/// inside it at the same time, which is how the suite proves that threads
-/// truly run concurrently, without measuring speed.
-struct Rendezvous {
-    need: usize,
-    // (arrived so far, broken)
-    state: Mutex<(usize, bool)>,
-    all_here: Condvar,
-}
-
-impl Rendezvous {
-    fn new(need: usize) -> Rendezvous {
-        Rendezvous {
-            need,
-            state: Mutex::new((0, false)),
-            all_here: Condvar::new(),
-        }
-    }
-
-    fn arrive(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let mut state = self.state.lock();
-        if state.1 {
-            return false;
-        }
-        state.0 += 1;
-        while state.0 < self.need && !state.1 {
-            if self.all_here.wait_until(&mut state, deadline).timed_out() && state.0 < self.need {
-                state.1 = true;
-            }
-        }
-        self.all_here.notify_all();
-        !state.1
-    }
-}
 
 /// Waits (polling) until `flag` is set or `deadline` passes; returns whether it was set.
 fn wait_for(flag: &AtomicBool, deadline: Instant) -> bool {

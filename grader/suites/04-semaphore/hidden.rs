@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_04::{BoundedSemaphore, OverRelease, Permit, Semaphore, run_limited};
-use harness::{LIMIT, Meter, check, eventually, measure};
+use harness::{LIMIT, Meter, check, eventually, measure, start_together};
 use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -93,21 +93,6 @@ impl Sem for BoundedSemaphore {
 /// whole run replays from the printed seed.
 fn child_rng(rng: &mut StdRng) -> StdRng {
     StdRng::seed_from_u64(rng.random())
-}
-
-/// Waits until `go` reaches `round`, spinning briefly first so that the
-/// threads released by one store start their next step at nearly the same
-/// instant (a barrier wakes its parties one by one, microseconds apart).
-fn start_together(go: &AtomicUsize, round: usize) {
-    let mut spins = 0_u32;
-    while go.load(Ordering::SeqCst) < round {
-        spins += 1;
-        if spins.is_multiple_of(64) {
-            thread::yield_now();
-        } else {
-            std::hint::spin_loop();
-        }
-    }
 }
 
 fn exactly_k_of_n<S: Sem>(rng: &mut StdRng) {

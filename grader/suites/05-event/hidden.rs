@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_05::Event;
-use harness::{LIMIT, check, eventually, measure};
+use harness::{LIMIT, check, eventually, measure, start_together};
 use rand::RngExt;
 
 /// Watchdog limit for one test; a correct run takes well under a second.
@@ -431,21 +431,6 @@ fn blocked_wait_does_not_busy_wait() {
              them (busy-waiting?)"
         );
     });
-}
-
-/// Waits until `go` reaches `round`, spinning briefly first so that threads
-/// released by one store start their next step at nearly the same instant (a
-/// barrier wakes its parties one by one, microseconds apart).
-fn start_together(go: &AtomicUsize, round: usize) {
-    let mut spins = 0_u32;
-    while go.load(Ordering::SeqCst) < round {
-        spins += 1;
-        if spins.is_multiple_of(64) {
-            thread::yield_now();
-        } else {
-            std::hint::spin_loop();
-        }
-    }
 }
 
 /// A counter that threads bump and one thread waits on with a deadline.

@@ -11,54 +11,16 @@ use std::collections::{HashMap, HashSet};
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use exercise_10::{count_primes, parallel_map, parallel_sum, pool_map};
-use harness::{LIMIT, Meter, check, eventually};
-use parking_lot::{Condvar, Mutex};
+use harness::{LIMIT, Meter, Rendezvous, check, eventually};
+use parking_lot::Mutex;
 use rand::RngExt;
 
 /// Watchdog limit per test. A correct run takes well under a second.
 /// How long a probe waits for other threads before declaring them absent.
 const MEET: Duration = Duration::from_secs(4);
-
-/// A meeting point for `need` parties. `arrive` waits until all have arrived
-/// and returns true, or gives up after a deadline, breaks the rendezvous for
-/// everyone and returns false. It can only succeed if `need` callers are
-/// inside it at the same time, which proves that threads truly run
-/// concurrently without measuring speed.
-struct Rendezvous {
-    need: usize,
-    // (arrived so far, broken)
-    state: Mutex<(usize, bool)>,
-    all_here: Condvar,
-}
-
-impl Rendezvous {
-    fn new(need: usize) -> Rendezvous {
-        Rendezvous {
-            need,
-            state: Mutex::new((0, false)),
-            all_here: Condvar::new(),
-        }
-    }
-
-    fn arrive(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let mut state = self.state.lock();
-        if state.1 {
-            return false;
-        }
-        state.0 += 1;
-        while state.0 < self.need && !state.1 {
-            if self.all_here.wait_until(&mut state, deadline).timed_out() && state.0 < self.need {
-                state.1 = true;
-            }
-        }
-        self.all_here.notify_all();
-        !state.1
-    }
-}
 
 /// Makes the first call of `f` on each thread wait until `need` different
 /// threads have called it. Later calls on a thread pass straight through.
