@@ -227,8 +227,8 @@ struct VerifyArgs {
     /// With --repeat: also write every row, with its per-run figures, as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// With --repeat: measure only this mutant (its folder name under
-    /// grader/mutants/NN-topic); repeat for several.
+    /// With --repeat: measure only this mutant (its patch's name in
+    /// grader/suites/NN-topic/mutants, without .patch); repeat for several.
     #[arg(long, value_name = "NAME")]
     mutant: Vec<String>,
 }
