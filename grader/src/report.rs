@@ -116,23 +116,28 @@ pub fn class_table(run: &GradingRun) -> String {
     header.push("total".to_string());
     let mut rows = vec![header];
     for submission in &run.submissions {
-        let mut row = vec![submission.student.clone()];
-        for (topic, _) in &columns {
-            row.push(
-                submission
-                    .exercises
-                    .iter()
-                    .find(|e| &e.exercise == topic)
-                    .map(short_cell)
-                    .unwrap_or_default(),
-            );
-        }
+        let mut row = student_row(submission, &columns, short_cell);
         row.push(format!("{}/{}", submission.score, submission.max_score));
         rows.push(row);
     }
     let mut text = render_rows(&rows);
     text.push_str("(cells: points; T timed out, C does not compile, - not submitted, R refused)\n");
     text
+}
+
+/// A student's id, then one cell per exercise column (empty where the
+/// submission has no result for it).
+fn student_row(
+    submission: &SubmissionResult,
+    columns: &[(String, u32)],
+    cell: impl Fn(&ExerciseResult) -> String,
+) -> Vec<String> {
+    let mut row = vec![submission.student.clone()];
+    for (topic, _) in columns {
+        let found = submission.exercises.iter().find(|e| &e.exercise == topic);
+        row.push(found.map(&cell).unwrap_or_default());
+    }
+    row
 }
 
 fn short_cell(exercise: &ExerciseResult) -> String {
@@ -203,17 +208,7 @@ pub fn gradebook_csv(run: &GradingRun) -> Result<String, Error> {
     header.push("max_total".to_string());
     writer.write_record(&header).map_err(csv_error)?;
     for submission in &run.submissions {
-        let mut row = vec![submission.student.clone()];
-        for (topic, _) in &columns {
-            row.push(
-                submission
-                    .exercises
-                    .iter()
-                    .find(|e| &e.exercise == topic)
-                    .map(|e| e.score.to_string())
-                    .unwrap_or_default(),
-            );
-        }
+        let mut row = student_row(submission, &columns, |e| e.score.to_string());
         row.push(submission.score.to_string());
         row.push(submission.max_score.to_string());
         writer.write_record(&row).map_err(csv_error)?;
