@@ -341,11 +341,7 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
     let mut options = args.common.options()?;
     let mut submissions = select_submissions(course, &args, &mut options)?;
     let protections = options.sandbox.active()?;
-    let done = match (&args.out, args.resume) {
-        (Some(out), true) => report::read_students(out)?,
-        _ => Vec::new(),
-    };
-    submissions.retain(|s| !done.iter().any(|d| d.student == s.student));
+    let done = already_graded(&args, &mut submissions)?;
     let table = args.format == Format::Table;
     let class = submissions.len() + done.len() > 1;
     if args.format == Format::Classroom && class {
@@ -418,6 +414,20 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
         }
     }
     Ok(Exit::Done)
+}
+
+/// With `--resume`, the students already graded in `--out` (their results
+/// read back), and the others left in `submissions`.
+fn already_graded(
+    args: &GradeArgs,
+    submissions: &mut Vec<Submission>,
+) -> Result<Vec<SubmissionResult>, Error> {
+    let done = match (&args.out, args.resume) {
+        (Some(out), true) => report::read_students(out)?,
+        _ => Vec::new(),
+    };
+    submissions.retain(|s| !done.iter().any(|d| d.student == s.student));
+    Ok(done)
 }
 
 /// The line `grade` starts with: how many submissions, the seed.
