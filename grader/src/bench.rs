@@ -14,15 +14,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::Error;
 use crate::build;
-use crate::course::Course;
+use crate::course::{Course, Exercise};
 use crate::grade::{self, GradeOptions, grade_all};
 use crate::model::SubmissionResult;
 use crate::prepare::{self, Scope, Slot, Submission};
+use crate::synthetic::{self, Subject};
 
 /// Options of `grader bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -98,45 +98,28 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
     }
     // Single submissions in sequence: one slot, no overlap.
     options.overlap = false;
-    let solutions = submission("solutions", course, |e| Some(e.solution_src(course)));
-    let stubs = submission("stubs", course, |e| Some(e.stub_src()));
+    let all: Vec<&Exercise> = course.exercises.iter().collect();
+    let full = |name: &str, subject: Subject| {
+        synthetic::submission(course, name, Scope::Full, &synthetic::every(&all, subject))
+            .map(|s| s.submission)
+    };
+    let solutions = full("solutions", Subject::Solution)?;
+    let stubs = full("stubs", Subject::Stub)?;
     println!(
         "grader bench: {} exercises, {} test processes at once, {} CPUs",
         course.exercises.len(),
         options.jobs,
         grade::default_jobs()
     );
-
     let warm_up = Instant::now();
     grade_all(course, std::slice::from_ref(&solutions), &options, |_| {})?;
     println!(
         "warm-up (whatever was not built yet): {:.1} s",
         warm_up.elapsed().as_secs_f64()
     );
-
-    let mut unchanged = Vec::new();
-    for _ in 0..args.runs {
-        let results = grade_all(course, std::slice::from_ref(&solutions), &options, |_| {})?;
-        unchanged.push(sample(&results[0]));
-    }
     if args.runs > 0 {
-        print_medians("solutions, warm cache, nothing to recompile", &unchanged);
+        single_submissions(course, &options, args.runs, &solutions, &stubs)?;
     }
-
-    let mut recompiled = Vec::new();
-    for _ in 0..args.runs {
-        // Grading the stubs in between makes every scratch crate change.
-        let pair = [stubs.clone(), solutions.clone()];
-        let results = grade_all(course, &pair, &options, |_| {})?;
-        recompiled.push(sample(&results[1]));
-    }
-    if args.runs > 0 {
-        print_medians(
-            "solutions, warm dependencies, all ten crates recompiled",
-            &recompiled,
-        );
-    }
-
     let sizes: Vec<usize> = args
         .class_sizes
         .iter()
@@ -144,89 +127,102 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
         .filter(|n| *n > 0)
         .collect();
     if !sizes.is_empty() {
-        let mut class_options = options.clone();
-        class_options.overlap = true;
-        // One class of the largest size; the smaller sizes are read off the
-        // times at which its first submissions finished.
-        let largest = *sizes.iter().max().expect("non-empty");
-        let dir = tempfile::tempdir().map_err(|e| Error::new(format!("temporary folder: {e}")))?;
-        let class = synthetic_class(course, largest, dir.path())?;
-        let started = Instant::now();
-        let mut finished = Vec::new();
-        let results = grade_all(course, &class, &class_options, |_| {
-            finished.push(started.elapsed().as_secs_f64());
-        })?;
-        for size in sizes {
-            let wall = finished[size - 1];
-            let mut builds: Vec<f64> = results[..size]
-                .iter()
-                .map(|r| r.timings.build_secs)
-                .collect();
-            let mut runs: Vec<f64> = results[..size].iter().map(|r| r.timings.run_secs).collect();
-            println!(
-                "class of {size}: {wall:.0} s wall, {:.1} submissions/minute, {:.1} s per submission \
-                 (median compile+link {:.1} s, run {:.1} s; the stages overlap)",
-                size as f64 * 60.0 / wall,
-                wall / size as f64,
-                median(&mut builds),
-                median(&mut runs),
-            );
-        }
+        class_sizes(course, &options, &sizes)?;
     }
-
     if args.link_split {
         link_split(course, &solutions, &stubs)?;
     }
     Ok(())
 }
 
-fn submission(
-    name: &str,
+/// The solutions graded `runs` times with nothing to recompile, then `runs`
+/// times after the stubs (so every scratch crate recompiles).
+fn single_submissions(
     course: &Course,
-    source: impl Fn(&crate::course::Exercise) -> Option<PathBuf>,
-) -> Submission {
-    Submission {
-        scope: Scope::Full,
-        exercise_folder: false,
-        student: name.to_string(),
-        source: course.root.clone(),
-        exercises: course
-            .exercises
-            .iter()
-            .filter_map(|e| source(e).map(|src| (e.number.clone(), src)))
-            .collect(),
+    options: &GradeOptions,
+    runs: usize,
+    solutions: &Submission,
+    stubs: &Submission,
+) -> Result<(), Error> {
+    let mut unchanged = Vec::new();
+    for _ in 0..runs {
+        let results = grade_all(course, std::slice::from_ref(solutions), options, |_| {})?;
+        unchanged.push(sample(&results[0]));
     }
+    print_medians("solutions, warm cache, nothing to recompile", &unchanged);
+    let mut recompiled = Vec::new();
+    for _ in 0..runs {
+        // Grading the stubs in between makes every scratch crate change.
+        let pair = [stubs.clone(), solutions.clone()];
+        let results = grade_all(course, &pair, options, |_| {})?;
+        recompiled.push(sample(&results[1]));
+    }
+    print_medians(
+        "solutions, warm dependencies, all ten crates recompiled",
+        &recompiled,
+    );
+    Ok(())
 }
 
-/// `size` different submissions written under `dir`, a mix as in a real
-/// class: in each, about two exercises in three are the solution and the
-/// others one of the exercise's mutants (a different mix per student), and
-/// every `lib.rs` is marked with the student's name. Consecutive students
-/// therefore differ in every crate, most of them in real code.
-pub fn synthetic_class(course: &Course, size: usize, dir: &Path) -> Result<Vec<Submission>, Error> {
+/// One synthetic class of the largest of `sizes`, graded with overlapping
+/// stages; the smaller sizes are read off the times at which its first
+/// submissions finished.
+fn class_sizes(course: &Course, options: &GradeOptions, sizes: &[usize]) -> Result<(), Error> {
+    let mut class_options = options.clone();
+    class_options.overlap = true;
+    let largest = *sizes.iter().max().expect("non-empty");
+    let class = synthetic_class(course, largest)?;
+    let started = Instant::now();
+    let mut finished = Vec::new();
+    let results = grade_all(course, &class, &class_options, |_| {
+        finished.push(started.elapsed().as_secs_f64());
+    })?;
+    for &size in sizes {
+        let wall = finished[size - 1];
+        let mut builds: Vec<f64> = results[..size]
+            .iter()
+            .map(|r| r.timings.build_secs)
+            .collect();
+        let mut runs: Vec<f64> = results[..size].iter().map(|r| r.timings.run_secs).collect();
+        println!(
+            "class of {size}: {wall:.0} s wall, {:.1} submissions/minute, {:.1} s per submission \
+             (median compile+link {:.1} s, run {:.1} s; the stages overlap)",
+            size as f64 * 60.0 / wall,
+            wall / size as f64,
+            median(&mut builds),
+            median(&mut runs),
+        );
+    }
+    Ok(())
+}
+
+/// `size` different submissions, a mix as in a real class: in each, about
+/// two exercises in three are the solution and the others one of the
+/// exercise's mutants (a different mix per student), and every `lib.rs` is
+/// marked with the student's name. Consecutive students therefore differ in
+/// every crate, most of them in real code.
+pub fn synthetic_class(course: &Course, size: usize) -> Result<Vec<Submission>, Error> {
     let mut class = Vec::new();
     for i in 0..size {
         let name = format!("student-{:02}", i + 1);
-        let root = dir.join(&name);
-        let mut exercises = BTreeMap::new();
-        for (j, exercise) in course.exercises.iter().enumerate() {
-            let mutants = exercise.mutants(course);
-            let from = if (i + j) % 3 == 0 && !mutants.is_empty() {
-                mutants[(i / 3 + j) % mutants.len()].1.clone()
-            } else {
-                exercise.solution_src(course)
-            };
-            let src = root.join(&exercise.topic).join("src");
-            crate::export::copy_tree(&from, &src)?;
-            let lib = src.join("lib.rs");
-            let mut text = fs::read_to_string(&lib).map_err(|e| Error::io(&lib, e))?;
-            text.push_str(&format!("\n// Submitted by {name}.\n"));
-            fs::write(&lib, text).map_err(|e| Error::io(&lib, e))?;
-            exercises.insert(exercise.number.clone(), src);
+        let picks: Vec<(&Exercise, Subject)> = course
+            .exercises
+            .iter()
+            .enumerate()
+            .map(|(j, exercise)| {
+                let mutants = exercise.mutants(course);
+                let subject = if (i + j) % 3 == 0 && !mutants.is_empty() {
+                    Subject::Mutant(mutants[(i / 3 + j) % mutants.len()].name.clone())
+                } else {
+                    Subject::Solution
+                };
+                (exercise, subject)
+            })
+            .collect();
+        let mut student = synthetic::submission(course, &name, Scope::Full, &picks)?.submission;
+        for source in student.exercises.values_mut() {
+            *source = synthetic::appended(source, &format!("\n// Submitted by {name}.\n"))?;
         }
-        let mut student = submission(&name, course, |_| None);
-        student.exercises = exercises;
-        student.source = root;
         class.push(student);
     }
     Ok(class)

@@ -63,11 +63,6 @@ pub struct BuildOutput {
     pub secs: f64,
 }
 
-/// Where the scratch crates' artifacts go.
-pub fn target_dir(grading_dir: &Path) -> PathBuf {
-    grading_dir.to_path_buf()
-}
-
 /// The `cargo` to run: the one that launched us, if any.
 pub fn cargo() -> Command {
     let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -136,12 +131,12 @@ pub fn build(
     grading_dir: &Path,
     sandbox: &SandboxOptions,
 ) -> Result<BuildOutput, Error> {
-    let target = target_dir(grading_dir);
+    let target = grading_dir;
     let tmp = prepared.workspace.join(".rustc-tmp");
     std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let env = sandbox.cargo_env(&target, &tmp)?;
+    let env = sandbox.cargo_env(target, &tmp)?;
     let wall = std::time::Duration::from_secs(sandbox.build_limits.wall_secs);
-    let mut built = build_with(prepared, &target, &env, wall)?;
+    let mut built = build_with(prepared, target, &env, wall)?;
     for outcome in built.exercises.values_mut() {
         if let Built::Failed(message) = outcome {
             *message = explain_build_limits(message, sandbox);
@@ -233,23 +228,73 @@ pub fn build_with(
 ) -> Result<BuildOutput, Error> {
     let started = Instant::now();
     let mut exercises = BTreeMap::new();
-    let ready: BTreeMap<String, PathBuf> = prepared
-        .exercises
-        .iter()
-        .filter_map(|p| match &p.state {
-            Prepared::Ready { crate_dir } => Some((p.exercise.package(), crate_dir.clone())),
-            _ => None,
-        })
-        .collect();
-    if ready.is_empty() {
+    if !prepared.any_ready() {
         return Ok(BuildOutput {
             exercises,
             secs: 0.0,
         });
     }
     ensure_fetched(&prepared.workspace)?;
-    // The crates' own programs, which tests may run (`CARGO_BIN_EXE_<name>`),
-    // and the hidden suite, or every integration test target.
+    let output = run_cargo(build_command(prepared, target_dir, env), wall)?;
+    if output.timed_out {
+        let message = format!(
+            "error: the build took longer than {} s, the build's wall-clock limit, and was \
+             stopped",
+            wall.as_secs()
+        );
+        for p in &prepared.exercises {
+            if matches!(p.state, Prepared::Ready { .. }) {
+                exercises.insert(p.exercise.number.clone(), Built::Failed(message.clone()));
+            }
+        }
+        return Ok(BuildOutput {
+            exercises,
+            secs: started.elapsed().as_secs_f64(),
+        });
+    }
+    let mut messages = Messages::read(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for prepared_exercise in &prepared.exercises {
+        let Prepared::Ready { crate_dir } = &prepared_exercise.state else {
+            continue;
+        };
+        // Messages are keyed by the scratch crate's folder name.
+        let package = crate_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let diagnostics = messages.errors.remove(&package).unwrap_or_default();
+        let mut found = messages.binaries.remove(&package).unwrap_or_default();
+        found.crate_dir = crate_dir.clone();
+        isolate(&mut found, crate_dir)?;
+        let built = if found.hidden.as_os_str().is_empty() {
+            let failure = Failure {
+                package: &package,
+                diagnostics: &diagnostics,
+                stderr: &stderr,
+                cargo_failed: !output.status.success(),
+            };
+            Built::Failed(failure.message(prepared)?)
+        } else {
+            keep_visible_failures(&mut found, &diagnostics, &package);
+            Built::Ok(found)
+        };
+        exercises.insert(prepared_exercise.exercise.number.clone(), built);
+    }
+    Ok(BuildOutput {
+        exercises,
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The one `cargo build` of a scratch workspace: the crates' own programs,
+/// which tests may run (`CARGO_BIN_EXE_<name>`), and the hidden suite, or
+/// every integration test target.
+fn build_command(
+    prepared: &PreparedSubmission,
+    target_dir: &Path,
+    env: &[(String, String)],
+) -> Command {
     let tests = match prepared.scope {
         Scope::Full => "*",
         Scope::HiddenOnly | Scope::UntilCaught => HIDDEN_TARGET,
@@ -277,145 +322,143 @@ pub fn build_with(
         // student's code where the next student's compile can read it.
         .env("CARGO_INCREMENTAL", "0")
         .envs(env.iter().map(|(k, v)| (k, v)));
-    let output = run_cargo(command, wall)?;
-    if output.timed_out {
-        let message = format!(
-            "error: the build took longer than {} s, the build's wall-clock limit, and was \
-             stopped",
-            wall.as_secs()
-        );
-        for p in &prepared.exercises {
-            if matches!(p.state, Prepared::Ready { .. }) {
-                exercises.insert(p.exercise.number.clone(), Built::Failed(message.clone()));
+    command
+}
+
+/// What Cargo's JSON messages said, by scratch crate.
+#[derive(Default)]
+struct Messages {
+    binaries: BTreeMap<String, Binaries>,
+    errors: BTreeMap<String, Vec<Diagnostic>>,
+}
+
+impl Messages {
+    /// Reads `cargo build --message-format json` output.
+    fn read(stdout: &[u8]) -> Messages {
+        let mut messages = Messages::default();
+        for line in stdout.split(|b| *b == b'\n') {
+            let Ok(message) = serde_json::from_slice::<Value>(line) else {
+                continue;
+            };
+            let Some(package) = package_of(&message) else {
+                continue;
+            };
+            match message["reason"].as_str() {
+                Some("compiler-artifact") => {
+                    messages.artifact(package, &message);
+                }
+                Some("compiler-message") => {
+                    let level = message["message"]["level"].as_str().unwrap_or_default();
+                    if level.starts_with("error") {
+                        let diagnostic = Diagnostic::of(&message);
+                        messages.errors.entry(package).or_default().push(diagnostic);
+                    }
+                }
+                _ => {}
             }
         }
-        return Ok(BuildOutput {
-            exercises,
-            secs: started.elapsed().as_secs_f64(),
-        });
+        messages
     }
 
-    let mut binaries: BTreeMap<String, Binaries> = BTreeMap::new();
-    let mut errors: BTreeMap<String, Vec<Diagnostic>> = BTreeMap::new();
-    for line in output.stdout.split(|b| *b == b'\n') {
-        let Ok(message) = serde_json::from_slice::<Value>(line) else {
-            continue;
+    /// Records a built artifact: a library's files, the hidden suite, a
+    /// visible test target or one of the crate's programs.
+    fn artifact(&mut self, package: String, message: &Value) {
+        let entry = self.binaries.entry(package).or_default();
+        let name = message["target"]["name"].as_str().unwrap_or_default();
+        let kinds = target_kinds(message);
+        if kinds.iter().any(|k| k.ends_with("lib")) {
+            let files = message["filenames"].as_array().cloned().unwrap_or_default();
+            entry
+                .shared
+                .extend(files.iter().filter_map(Value::as_str).map(PathBuf::from));
+        }
+        let Some(executable) = message["executable"].as_str() else {
+            return;
         };
-        let Some(package) = package_of(&message) else {
-            continue;
-        };
-        match message["reason"].as_str() {
-            Some("compiler-artifact") => {
-                let entry = binaries.entry(package).or_default();
-                let name = message["target"]["name"].as_str().unwrap_or_default();
-                let kinds: Vec<&str> = message["target"]["kind"]
-                    .as_array()
-                    .map(|k| k.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                if kinds.iter().any(|k| k.ends_with("lib")) {
-                    let files = message["filenames"].as_array().cloned().unwrap_or_default();
-                    entry
-                        .shared
-                        .extend(files.iter().filter_map(Value::as_str).map(PathBuf::from));
-                }
-                let Some(executable) = message["executable"].as_str() else {
-                    continue;
-                };
-                if kinds.contains(&"test") {
-                    if name == HIDDEN_TARGET {
-                        entry.hidden = PathBuf::from(executable);
-                    } else {
-                        entry.visible.insert(name.to_string(), executable.into());
-                    }
-                } else if kinds.contains(&"bin") {
-                    entry.bins.insert(name.to_string(), executable.into());
-                }
+        if kinds.iter().any(|k| k == "test") {
+            if name == HIDDEN_TARGET {
+                entry.hidden = PathBuf::from(executable);
+            } else {
+                entry.visible.insert(name.to_string(), executable.into());
             }
-            Some("compiler-message") => {
-                let level = message["message"]["level"].as_str().unwrap_or_default();
-                if level.starts_with("error") {
-                    errors.entry(package).or_default().push(Diagnostic {
-                        target: message["target"]["name"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string(),
-                        kinds: message["target"]["kind"]
-                            .as_array()
-                            .map(|k| {
-                                k.iter()
-                                    .filter_map(|v| v.as_str().map(String::from))
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        message: diagnostic_text(&message["message"]),
-                    });
-                }
-            }
-            _ => {}
+        } else if kinds.iter().any(|k| k == "bin") {
+            entry.bins.insert(name.to_string(), executable.into());
         }
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    for prepared_exercise in &prepared.exercises {
-        let Prepared::Ready { crate_dir } = &prepared_exercise.state else {
-            continue;
-        };
-        // Messages are keyed by the scratch crate's folder name.
-        let package = crate_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let diagnostics = errors.remove(&package).unwrap_or_default();
-        let mut found = binaries.remove(&package).unwrap_or_default();
-        found.crate_dir = crate_dir.clone();
-        isolate(&mut found, crate_dir)?;
-        let built = if found.hidden.as_os_str().is_empty() {
-            // Errors in the library (or in the hidden suite's use of it).
-            let relevant: Vec<&Diagnostic> = diagnostics
-                .iter()
-                .filter(|d| !d.is_visible_test())
-                .collect();
-            let message = if !relevant.is_empty() {
-                trim_errors(relevant.iter().map(|d| d.message.as_str()), &package)
-            } else if !diagnostics.is_empty() {
-                trim_errors(diagnostics.iter().map(|d| d.message.as_str()), &package)
-            } else {
-                // Cargo failed without a compiler message for this package
-                // (a linker failure, say): keep what it printed about it.
-                let lines: Vec<&str> = stderr
-                    .lines()
-                    .filter(|l| l.contains(&package) || l.starts_with("error"))
-                    .collect();
-                if lines.is_empty() {
-                    if !output.status.success() && stderr.contains("error") {
-                        return Err(Error::new(format!(
-                            "cargo could not build the scratch workspace {}:\n{}",
-                            prepared.workspace.display(),
-                            tail(&stderr, 40)
-                        )));
-                    }
-                    "the hidden tests did not compile (no compiler message)".to_string()
-                } else {
-                    trim_errors(lines.into_iter(), &package)
-                }
-            };
-            Built::Failed(message)
-        } else {
-            for diagnostic in diagnostics.iter().filter(|d| d.is_visible_test()) {
-                found
-                    .visible_failed
-                    .entry(diagnostic.target.clone())
-                    .or_insert_with(|| {
-                        trim_errors(std::iter::once(diagnostic.message.as_str()), &package)
-                    });
-            }
-            Built::Ok(found)
-        };
-        exercises.insert(prepared_exercise.exercise.number.clone(), built);
+}
+
+/// The kinds of the target a Cargo message is about (`lib`, `test`, `bin`).
+fn target_kinds(message: &Value) -> Vec<String> {
+    message["target"]["kind"]
+        .as_array()
+        .map(|k| {
+            k.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Notes the visible test targets that did not compile (the hidden suite
+/// did), with their first error.
+fn keep_visible_failures(found: &mut Binaries, diagnostics: &[Diagnostic], package: &str) {
+    for diagnostic in diagnostics.iter().filter(|d| d.is_visible_test()) {
+        found
+            .visible_failed
+            .entry(diagnostic.target.clone())
+            .or_insert_with(|| trim_errors(std::iter::once(diagnostic.message.as_str()), package));
     }
-    Ok(BuildOutput {
-        exercises,
-        secs: started.elapsed().as_secs_f64(),
-    })
+}
+
+/// A scratch crate whose hidden suite did not build, and what Cargo said.
+struct Failure<'a> {
+    package: &'a str,
+    diagnostics: &'a [Diagnostic],
+    stderr: &'a str,
+    cargo_failed: bool,
+}
+
+impl Failure<'_> {
+    /// The compiler's errors for the student: those in the library (or in
+    /// the hidden suite's use of it) first, else any; `Err` when Cargo
+    /// itself failed with nothing about this crate.
+    fn message(&self, prepared: &PreparedSubmission) -> Result<String, Error> {
+        let relevant: Vec<&Diagnostic> = self
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_visible_test())
+            .collect();
+        if !relevant.is_empty() {
+            return Ok(trim_errors(
+                relevant.iter().map(|d| d.message.as_str()),
+                self.package,
+            ));
+        }
+        if !self.diagnostics.is_empty() {
+            return Ok(trim_errors(
+                self.diagnostics.iter().map(|d| d.message.as_str()),
+                self.package,
+            ));
+        }
+        // Cargo failed without a compiler message for this package (a
+        // linker failure, say): keep what it printed about it.
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.contains(self.package) || l.starts_with("error"))
+            .collect();
+        if !lines.is_empty() {
+            return Ok(trim_errors(lines.into_iter(), self.package));
+        }
+        if self.cargo_failed && self.stderr.contains("error") {
+            return Err(Error::new(format!(
+                "cargo could not build the scratch workspace {}:\n{}",
+                prepared.workspace.display(),
+                tail(self.stderr, 40)
+            )));
+        }
+        Ok("the hidden tests did not compile (no compiler message)".to_string())
+    }
 }
 
 struct Diagnostic {
@@ -425,6 +468,18 @@ struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The error a `compiler-message` carries.
+    fn of(message: &Value) -> Diagnostic {
+        Diagnostic {
+            target: message["target"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            kinds: target_kinds(message),
+            message: diagnostic_text(&message["message"]),
+        }
+    }
+
     fn is_visible_test(&self) -> bool {
         self.kinds.iter().any(|k| k == "test") && self.target != HIDDEN_TARGET
     }

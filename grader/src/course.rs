@@ -3,9 +3,10 @@
 //! crate for each of them needs.
 //!
 //! Everything is found by name, as `grader/AUTHORING.md` lays out: exercise
-//! `NN` is the folder `exercises/NN-topic`, its suite `grader/suites/NN-topic.rs`,
-//! its points `grader/suites/NN-topic.toml`, its solution `solutions/NN-topic`
-//! and its mutants `grader/mutants/NN-topic/<bug>/src/lib.rs`.
+//! `NN` is the folder `exercises/NN-topic`, its solution `solutions/NN-topic`,
+//! and the grader's side of it one folder, `grader/suites/NN-topic/`: the
+//! hidden suite `hidden.rs`, the points table `points.toml` and the mutants
+//! `mutants/<bug>.patch`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,6 +15,15 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::mutant::Mutant;
+use crate::prepare::Source;
+
+/// The hidden suite's file in `grader/suites/NN-topic/`.
+pub const SUITE_FILE: &str = "hidden.rs";
+/// The points table's file in `grader/suites/NN-topic/`.
+pub const POINTS_FILE: &str = "points.toml";
+/// The mutants' folder in `grader/suites/NN-topic/`.
+pub const MUTANTS_DIR: &str = "mutants";
 
 /// The course workspace.
 #[derive(Debug, Clone)]
@@ -35,9 +45,9 @@ pub struct Exercise {
     pub topic: String,
     /// `exercises/NN-topic`: the stub, the lesson and the visible tests.
     pub dir: PathBuf,
-    /// `grader/suites/NN-topic.rs`.
+    /// `grader/suites/NN-topic/hidden.rs`.
     pub suite: PathBuf,
-    /// Points and hints from `grader/suites/NN-topic.toml`.
+    /// Points and hints from `grader/suites/NN-topic/points.toml`.
     pub points: PointsTable,
     /// The test functions the suite's source declares (`#[test] fn name`),
     /// used when the suite cannot be built and listed.
@@ -65,20 +75,33 @@ impl Exercise {
         self.dir.join("src")
     }
 
-    /// The known-buggy variants, `(bug name, src dir)`, sorted by name.
-    pub fn mutants(&self, course: &Course) -> Vec<(String, PathBuf)> {
-        let dir = course.root.join("grader/mutants").join(&self.topic);
-        let mut found = Vec::new();
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let src = entry.path().join("src");
-                if src.join("lib.rs").is_file() {
-                    found.push((entry.file_name().to_string_lossy().into_owned(), src));
-                }
-            }
-        }
-        found.sort();
-        found
+    /// The known-buggy variants (`grader/suites/NN-topic/mutants/*.patch`),
+    /// sorted by name.
+    pub fn mutants(&self, course: &Course) -> Vec<Mutant> {
+        Mutant::find(&course.root.join(self.grader_dir()).join(MUTANTS_DIR))
+    }
+
+    /// The code of a mutant: the solution's `lib.rs` with its patch applied,
+    /// or why the patch does not apply.
+    pub fn mutant_source(&self, course: &Course, mutant: &Mutant) -> Result<Source, String> {
+        let lib = self.solution_src(course).join("lib.rs");
+        let solution = fs::read_to_string(&lib).map_err(|e| format!("{}: {e}", lib.display()))?;
+        let mutated = mutant.apply(&solution)?;
+        Ok(Source::Files(BTreeMap::from([(
+            PathBuf::from("lib.rs"),
+            mutated.into_bytes(),
+        )])))
+    }
+
+    /// `grader/suites/NN-topic`, relative to the course root: the grader's
+    /// side of the exercise.
+    pub fn grader_dir(&self) -> PathBuf {
+        PathBuf::from("grader/suites").join(&self.topic)
+    }
+
+    /// The points table's path, relative to the course root (for messages).
+    pub fn points_path(&self) -> PathBuf {
+        self.grader_dir().join(POINTS_FILE)
     }
 
     /// Points and hint of one hidden test (1 point and no hint if the table
@@ -91,7 +114,7 @@ impl Exercise {
     }
 }
 
-/// `grader/suites/NN-topic.toml`.
+/// `grader/suites/NN-topic/points.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PointsTable {
@@ -116,122 +139,26 @@ impl Course {
         let root = root
             .canonicalize()
             .map_err(|e| Error::new(format!("course folder {}: {e}", root.display())))?;
-        let manifest = read_toml(&root.join("Cargo.toml"))?;
-        let workspace = manifest
-            .get("workspace")
-            .and_then(|w| w.as_table())
-            .ok_or_else(|| {
-                Error::new(format!("{}/Cargo.toml has no [workspace]", root.display()))
-            })?;
-        let edition = workspace
-            .get("package")
-            .and_then(|p| p.get("edition"))
-            .and_then(|e| e.as_str())
-            .unwrap_or("2024")
-            .to_string();
-        let workspace_deps = workspace
-            .get("dependencies")
-            .and_then(|d| d.as_table())
-            .cloned()
-            .unwrap_or_default();
-
-        // What the hidden suites may use: the grader's dev-dependencies,
-        // minus the solution crates it renames to `exercise_NN`.
-        let grader_dir = root.join("grader");
-        let grader_manifest = read_toml(&grader_dir.join("Cargo.toml"))?;
-        let mut suite_deps = BTreeMap::new();
-        if let Some(deps) = grader_manifest
-            .get("dev-dependencies")
-            .and_then(|d| d.as_table())
-        {
-            for (name, spec) in deps {
-                let package = spec.get("package").and_then(|p| p.as_str()).unwrap_or("");
-                if name.starts_with("exercise_") || package.starts_with("solution-") {
-                    continue;
-                }
-                let spec = resolve_dependency(name, spec, &grader_dir, &workspace_deps, &root)?;
-                suite_deps.insert(name.clone(), spec);
-            }
-        }
-
+        let workspace = Workspace::read(&root)?;
+        let suite_deps = suite_dependencies(&workspace)?;
         let mut exercises = Vec::new();
         let entries = fs::read_dir(root.join("exercises"))
             .map_err(|e| Error::new(format!("{}/exercises: {e}", root.display())))?;
         for entry in entries.flatten() {
-            let topic = entry.file_name().to_string_lossy().into_owned();
-            let Some(number) = exercise_number(&topic) else {
-                continue;
-            };
-            let dir = entry.path();
-            if !dir.join("Cargo.toml").is_file() {
-                continue;
+            if let Some(exercise) = load_exercise(&workspace, &entry.path(), &suite_deps)? {
+                exercises.push(exercise);
             }
-            let suite = grader_dir.join("suites").join(format!("{topic}.rs"));
-            if !suite.is_file() {
-                continue;
-            }
-            let points_path = grader_dir.join("suites").join(format!("{topic}.toml"));
-            let points = if points_path.is_file() {
-                let text = fs::read_to_string(&points_path)
-                    .map_err(|e| Error::new(format!("{}: {e}", points_path.display())))?;
-                let table: PointsTable = toml::from_str(&text)
-                    .map_err(|e| Error::new(format!("{}: {e}", points_path.display())))?;
-                for (name, entry) in &table.tests {
-                    if entry.points == 0 {
-                        return Err(Error::new(format!(
-                            "{}: test `{name}` has 0 points (points must be positive)",
-                            points_path.display()
-                        )));
-                    }
-                }
-                table
-            } else {
-                PointsTable::default()
-            };
-            let source = fs::read_to_string(&suite)
-                .map_err(|e| Error::new(format!("{}: {e}", suite.display())))?;
-            let declared_tests = declared_tests(&source);
-
-            let exercise_manifest = read_toml(&dir.join("Cargo.toml"))?;
-            let mut dependencies = BTreeMap::new();
-            let mut dev_dependencies = BTreeMap::new();
-            for (section, into) in [
-                ("dependencies", &mut dependencies),
-                ("dev-dependencies", &mut dev_dependencies),
-            ] {
-                if let Some(deps) = exercise_manifest.get(section).and_then(|d| d.as_table()) {
-                    for (name, spec) in deps {
-                        let spec = resolve_dependency(name, spec, &dir, &workspace_deps, &root)?;
-                        into.insert(name.clone(), spec);
-                    }
-                }
-            }
-            for (name, spec) in &suite_deps {
-                if !dependencies.contains_key(name) {
-                    dev_dependencies.insert(name.clone(), spec.clone());
-                }
-            }
-            exercises.push(Exercise {
-                number: number.to_string(),
-                topic,
-                dir,
-                suite,
-                points,
-                declared_tests,
-                dependencies,
-                dev_dependencies,
-            });
         }
         exercises.sort_by(|a, b| a.topic.cmp(&b.topic));
         if exercises.is_empty() {
             return Err(Error::new(format!(
-                "{} has no exercises (folders exercises/NN-topic with a suite grader/suites/NN-topic.rs)",
+                "{} has no exercises (folders exercises/NN-topic with a suite grader/suites/NN-topic/hidden.rs)",
                 root.display()
             )));
         }
         Ok(Course {
             root,
-            edition,
+            edition: workspace.edition,
             exercises,
         })
     }
@@ -344,6 +271,134 @@ pub fn declared_tests(source: &str) -> Vec<String> {
         pending = false;
     }
     tests
+}
+
+/// What the root manifest says that scratch crates need.
+struct Workspace {
+    root: PathBuf,
+    edition: String,
+    dependencies: toml::Table,
+}
+
+impl Workspace {
+    fn read(root: &Path) -> Result<Workspace, Error> {
+        let manifest = read_toml(&root.join("Cargo.toml"))?;
+        let workspace = manifest
+            .get("workspace")
+            .and_then(|w| w.as_table())
+            .ok_or_else(|| {
+                Error::new(format!("{}/Cargo.toml has no [workspace]", root.display()))
+            })?;
+        let edition = workspace
+            .get("package")
+            .and_then(|p| p.get("edition"))
+            .and_then(|e| e.as_str())
+            .unwrap_or("2024")
+            .to_string();
+        let dependencies = workspace
+            .get("dependencies")
+            .and_then(|d| d.as_table())
+            .cloned()
+            .unwrap_or_default();
+        Ok(Workspace {
+            root: root.to_path_buf(),
+            edition,
+            dependencies,
+        })
+    }
+
+    /// The `[section]` dependencies of the manifest in `dir`, resolved.
+    fn dependencies_of(
+        &self,
+        manifest: &toml::Table,
+        section: &str,
+        dir: &Path,
+    ) -> Result<BTreeMap<String, toml::Value>, Error> {
+        let mut resolved = BTreeMap::new();
+        if let Some(deps) = manifest.get(section).and_then(|d| d.as_table()) {
+            for (name, spec) in deps {
+                let spec = resolve_dependency(name, spec, dir, &self.dependencies, &self.root)?;
+                resolved.insert(name.clone(), spec);
+            }
+        }
+        Ok(resolved)
+    }
+}
+
+/// What the hidden suites may use: the grader's dev-dependencies, minus the
+/// solution crates it renames to `exercise_NN`.
+fn suite_dependencies(workspace: &Workspace) -> Result<BTreeMap<String, toml::Value>, Error> {
+    let grader_dir = workspace.root.join("grader");
+    let manifest = read_toml(&grader_dir.join("Cargo.toml"))?;
+    let mut deps = workspace.dependencies_of(&manifest, "dev-dependencies", &grader_dir)?;
+    deps.retain(|name, spec| {
+        let package = spec.get("package").and_then(|p| p.as_str()).unwrap_or("");
+        !name.starts_with("exercise_") && !package.starts_with("solution-")
+    });
+    Ok(deps)
+}
+
+/// The exercise in folder `dir`, if it is one (`NN-topic`, with a manifest
+/// and a hidden suite).
+fn load_exercise(
+    workspace: &Workspace,
+    dir: &Path,
+    suite_deps: &BTreeMap<String, toml::Value>,
+) -> Result<Option<Exercise>, Error> {
+    let topic = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(number) = exercise_number(&topic) else {
+        return Ok(None);
+    };
+    let suite_dir = workspace.root.join("grader/suites").join(&topic);
+    let suite = suite_dir.join(SUITE_FILE);
+    if !dir.join("Cargo.toml").is_file() || !suite.is_file() {
+        return Ok(None);
+    }
+    let points = read_points(&suite_dir.join(POINTS_FILE))?;
+    let source =
+        fs::read_to_string(&suite).map_err(|e| Error::new(format!("{}: {e}", suite.display())))?;
+    let manifest = read_toml(&dir.join("Cargo.toml"))?;
+    let dependencies = workspace.dependencies_of(&manifest, "dependencies", dir)?;
+    let mut dev_dependencies = workspace.dependencies_of(&manifest, "dev-dependencies", dir)?;
+    for (name, spec) in suite_deps {
+        if !dependencies.contains_key(name) {
+            dev_dependencies.insert(name.clone(), spec.clone());
+        }
+    }
+    Ok(Some(Exercise {
+        number: number.to_string(),
+        topic: topic.clone(),
+        dir: dir.to_path_buf(),
+        declared_tests: declared_tests(&source),
+        suite,
+        points,
+        dependencies,
+        dev_dependencies,
+    }))
+}
+
+/// A points table (empty if the file is missing); every entry's points
+/// must be positive.
+fn read_points(path: &Path) -> Result<PointsTable, Error> {
+    if !path.is_file() {
+        return Ok(PointsTable::default());
+    }
+    let text =
+        fs::read_to_string(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    let table: PointsTable =
+        toml::from_str(&text).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    for (name, entry) in &table.tests {
+        if entry.points == 0 {
+            return Err(Error::new(format!(
+                "{}: test `{name}` has 0 points (points must be positive)",
+                path.display()
+            )));
+        }
+    }
+    Ok(table)
 }
 
 fn read_toml(path: &Path) -> Result<toml::Table, Error> {

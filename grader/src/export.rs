@@ -145,7 +145,12 @@ pub fn gradescope(course: &Course, dir: &Path) -> Result<(), Error> {
     let grader = course.root.join("grader");
     for part in ["src", "suites", "harness", "chaos"] {
         if grader.join(part).is_dir() {
-            copy_tree(&grader.join(part), &out.join("grader").join(part))?;
+            // The mutants (`suites/NN-topic/mutants`) stay with the course.
+            copy_tree_except(
+                &grader.join(part),
+                &out.join("grader").join(part),
+                &["mutants"],
+            )?;
         }
     }
     let lock = course.root.join("Cargo.lock");
@@ -289,20 +294,25 @@ fn ensure_empty(dir: &Path) -> Result<(), Error> {
 
 /// Copies a folder, skipping build output and version control.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    copy_tree_except(from, to, &[])
+}
+
+/// [`copy_tree`], also leaving out folders and files named in `except`.
+fn copy_tree_except(from: &Path, to: &Path, except: &[&str]) -> Result<(), Error> {
     fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
     for entry in fs::read_dir(from)
         .map_err(|e| Error::io(from, e))?
         .flatten()
     {
         let name = entry.file_name();
-        if SKIPPED.iter().any(|s| name == *s) {
+        if SKIPPED.iter().chain(except).any(|s| name == *s) {
             continue;
         }
         let path = entry.path();
         let target = to.join(&name);
         let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
         if kind.is_dir() {
-            copy_tree(&path, &target)?;
+            copy_tree_except(&path, &target, except)?;
         } else if kind.is_file() {
             fs::copy(&path, &target).map_err(|e| Error::io(&path, e))?;
         }

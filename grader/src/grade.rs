@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::build::{self, BuildOutput, Built};
 use crate::course::{Course, Exercise};
-use crate::model::{ExerciseStatus, Outcome, SubmissionResult, Timings, Visibility};
-use crate::prepare::{self, LockBackend, Prepared, PreparedSubmission, Scope, Slot, Submission};
+use crate::model::{
+    ExerciseResult, ExerciseStatus, Outcome, SubmissionResult, Timings, Visibility,
+};
+use crate::prepare::{
+    self, LockBackend, Prepared, PreparedExercise, PreparedSubmission, Scope, Slot, Submission,
+};
 use crate::run::{self, RunSettings, TestJob, TestRun};
 use crate::sandbox::SandboxOptions;
 use crate::score;
@@ -40,14 +44,15 @@ pub struct GradeOptions {
 
 impl GradeOptions {
     /// Defaults: every exercise, one test process per CPU, a fresh seed,
-    /// [`DEFAULT_TIMEOUT_SECS`] per test, the real `parking_lot`, overlapping stages.
+    /// [`DEFAULT_TIMEOUT_SECS`] per test, the default [`LockBackend`] (the
+    /// chaos stand-in, as the command line grades), overlapping stages.
     pub fn new(seed: u64) -> GradeOptions {
         GradeOptions {
             exercises: Vec::new(),
             jobs: default_jobs(),
             seed,
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-            backend: LockBackend::Real,
+            backend: LockBackend::default(),
             overlap: true,
             sandbox: SandboxOptions::default(),
         }
@@ -276,52 +281,13 @@ pub fn run_submission(
     prepared: &PreparedSubmission,
     built: &BuildOutput,
     settings: &RunSettings,
-) -> Vec<crate::model::ExerciseResult> {
+) -> Vec<ExerciseResult> {
     // First decide, per exercise, whether it has tests to run.
-    enum Plan<'a> {
-        Done(crate::model::ExerciseResult),
-        Run(&'a Exercise, Vec<TestJob>, Vec<TestRun>),
-    }
-    let mut plans = Vec::new();
-    for entry in &prepared.exercises {
-        let exercise = &entry.exercise;
-        let plan = match &entry.state {
-            Prepared::NotSubmitted => Plan::Done(score::not_run(
-                exercise,
-                ExerciseStatus::NotSubmitted,
-                "not submitted",
-            )),
-            Prepared::Rejected(reason) => Plan::Done(score::not_run(
-                exercise,
-                ExerciseStatus::Rejected {
-                    reason: reason.clone(),
-                },
-                "the submitted files were refused",
-            )),
-            Prepared::Ready { .. } => match built.exercises.get(&exercise.number) {
-                None => Plan::Done(score::not_run(
-                    exercise,
-                    ExerciseStatus::CompileError {
-                        message: "the build produced nothing for this exercise".to_string(),
-                    },
-                    "did not compile",
-                )),
-                Some(Built::Failed(message)) => Plan::Done(score::not_run(
-                    exercise,
-                    ExerciseStatus::CompileError {
-                        message: message.clone(),
-                    },
-                    "did not compile",
-                )),
-                Some(Built::Ok(binaries)) => {
-                    let until_caught = prepared.scope == Scope::UntilCaught;
-                    let (jobs, not_run) = plan_jobs(exercise, binaries, settings, until_caught);
-                    Plan::Run(exercise, jobs, not_run)
-                }
-            },
-        };
-        plans.push(plan);
-    }
+    let plans: Vec<Plan> = prepared
+        .exercises
+        .iter()
+        .map(|entry| plan(entry, built, settings, prepared.scope))
+        .collect();
     // Then run every test of the submission in one pool.
     let all_jobs: Vec<TestJob> = plans
         .iter()
@@ -351,6 +317,48 @@ pub fn run_submission(
             }
         })
         .collect()
+}
+
+/// What happens to one exercise of a compiled submission.
+enum Plan<'a> {
+    /// Nothing to run: its result is known.
+    Done(ExerciseResult),
+    /// These test processes to run, and the results of tests that cannot.
+    Run(&'a Exercise, Vec<TestJob>, Vec<TestRun>),
+}
+
+/// Decides whether an exercise has tests to run, from how it was prepared
+/// and built.
+fn plan<'a>(
+    entry: &'a PreparedExercise,
+    built: &BuildOutput,
+    settings: &RunSettings,
+    scope: Scope,
+) -> Plan<'a> {
+    let exercise = &entry.exercise;
+    let not_run = |status, verdict| Plan::Done(score::not_run(exercise, status, verdict));
+    let compile_error = |message: &str| {
+        let message = message.to_string();
+        not_run(ExerciseStatus::CompileError { message }, "did not compile")
+    };
+    match &entry.state {
+        Prepared::NotSubmitted => not_run(ExerciseStatus::NotSubmitted, "not submitted"),
+        Prepared::Rejected(reason) => not_run(
+            ExerciseStatus::Rejected {
+                reason: reason.clone(),
+            },
+            "the submitted files were refused",
+        ),
+        Prepared::Ready { .. } => match built.exercises.get(&exercise.number) {
+            None => compile_error("the build produced nothing for this exercise"),
+            Some(Built::Failed(message)) => compile_error(message),
+            Some(Built::Ok(binaries)) => {
+                let until_caught = scope == Scope::UntilCaught;
+                let (jobs, not_run) = plan_jobs(exercise, binaries, settings, until_caught);
+                Plan::Run(exercise, jobs, not_run)
+            }
+        },
+    }
 }
 
 /// The test processes to start for one built exercise, and the results of
@@ -397,27 +405,30 @@ fn plan_jobs(
                     jobs.push(job(&binary, name, visibility));
                 }
             }
-            Err(message) => not_run.push(TestRun {
-                job: job(&binary, "(listing the tests)".to_string(), visibility),
-                outcome: Outcome::NotRun { reason: message },
-                output: String::new(),
-                duration: Duration::ZERO,
-            }),
+            Err(message) => {
+                let listing = job(&binary, "(listing the tests)".to_string(), visibility);
+                not_run.push(not_built(listing, message, ""));
+            }
         }
     }
-    for (target, message) in &binaries.visible_failed {
-        not_run.push(TestRun {
-            job: job(
-                &PathBuf::new(),
-                format!("{target} (visible tests)"),
-                Visibility::Visible,
-            ),
-            outcome: Outcome::NotRun {
-                reason: "these visible tests did not compile".to_string(),
-            },
-            output: message.clone(),
-            duration: Duration::ZERO,
-        });
-    }
+    not_run.extend(binaries.visible_failed.iter().map(|(target, message)| {
+        let name = format!("{target} (visible tests)");
+        let reason = "these visible tests did not compile".to_string();
+        not_built(
+            job(&PathBuf::new(), name, Visibility::Visible),
+            reason,
+            message,
+        )
+    }));
     (jobs, not_run)
+}
+
+/// The result of a test that could not run, and why.
+fn not_built(job: TestJob, reason: String, output: &str) -> TestRun {
+    TestRun {
+        job,
+        outcome: Outcome::NotRun { reason },
+        output: output.to_string(),
+        duration: Duration::ZERO,
+    }
 }

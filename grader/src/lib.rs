@@ -21,17 +21,21 @@
 
 pub mod bench;
 pub mod build;
+pub mod class;
 pub mod course;
 pub mod export;
 pub mod grade;
 pub mod load;
 pub mod model;
+pub mod mutant;
 pub mod prepare;
 pub mod repeat;
 pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod score;
+pub mod sync;
+pub mod synthetic;
 pub mod verify;
 
 use std::fmt;

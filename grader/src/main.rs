@@ -1,7 +1,6 @@
 //! `grader`: Interleave's command-line interface.
 //!
-//! Exit status: 0 when the command completed (whatever the scores), 1 when
-//! `verify` found a violation, 2 when the grader itself could not work.
+//! Exit status: see [`Exit`].
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -15,9 +14,35 @@ use grader::Error;
 use grader::course::Course;
 use grader::grade::{self, GradeOptions};
 use grader::model::{GradingRun, SubmissionResult};
-use grader::prepare::{self, LockBackend};
+use grader::prepare::{self, LockBackend, Submission};
 use grader::report::{self, GradescopeVisibility};
-use grader::{bench, export, repeat, sandbox, verify};
+use grader::{bench, export, repeat, sandbox, sync, verify};
+
+/// The grader's exit statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    /// 0: the command completed, whatever the scores.
+    Done = 0,
+    /// 1: `verify` found a violation, or `verify --repeat` a solution that
+    /// lost points or a mutant caught too rarely.
+    Violation = 1,
+    /// 2: the grader itself could not work (a missing folder, no `cargo`,
+    /// an unknown exercise, bad arguments).
+    Broken = 2,
+}
+
+impl Exit {
+    /// [`Exit::Done`] when `ok`, else [`Exit::Violation`].
+    fn holds(ok: bool) -> Exit {
+        if ok { Exit::Done } else { Exit::Violation }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +98,9 @@ enum Command {
     },
     /// Measure grading speed and print medians.
     Bench(bench::BenchArgs),
+    /// Rewrite the generated end of grader/Cargo.toml (each exercise's solution
+    /// dependency and test targets) from the exercise folders.
+    Sync,
 }
 
 #[derive(Args)]
@@ -199,8 +227,8 @@ struct VerifyArgs {
     /// With --repeat: also write every row, with its per-run figures, as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// With --repeat: measure only this mutant (its folder name under
-    /// grader/mutants/NN-topic); repeat for several.
+    /// With --repeat: measure only this mutant (its patch's name in
+    /// grader/suites/NN-topic/mutants, without .patch); repeat for several.
     #[arg(long, value_name = "NAME")]
     mutant: Vec<String>,
 }
@@ -242,15 +270,15 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match run(cli) {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(error) => {
             eprintln!("grader: {error}");
-            ExitCode::from(2)
+            Exit::Broken.into()
         }
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Error> {
+fn run(cli: Cli) -> Result<Exit, Error> {
     let course = Course::locate(cli.course.as_deref())?;
     let busy = match &cli.command {
         Command::Grade(args) => args.common.busy_loops,
@@ -273,7 +301,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 dir.display(),
                 dir.display()
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
         Command::Gradescope { dir } => {
             export::gradescope(&course, &dir)?;
@@ -283,50 +311,37 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 dir.display(),
                 dir.display()
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
         Command::ClassroomWorkflow { course_repo } => {
             print!("{}", report::classroom::workflow_yaml(&course_repo));
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
         Command::Bench(args) => {
             bench::bench(&course, &args)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
+        }
+        Command::Sync => {
+            let changed = sync::sync(&course)?;
+            println!(
+                "{} {}",
+                sync::manifest_path(&course).display(),
+                if changed {
+                    "rewritten"
+                } else {
+                    "already up to date"
+                }
+            );
+            Ok(Exit::Done)
         }
     }
 }
 
-fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
+fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
     let mut options = args.common.options()?;
-    let mut submissions = prepare::discover(&args.paths, course)?;
-    if submissions.is_empty() {
-        return Err(Error::new("no submissions found"));
-    }
-    // Exercise folders on their own: grade just those exercises.
-    if options.exercises.is_empty() && submissions.iter().all(|s| s.exercise_folder) {
-        let mut numbers: Vec<String> = submissions
-            .iter()
-            .flat_map(|s| s.exercises.keys().cloned())
-            .collect();
-        numbers.sort();
-        numbers.dedup();
-        options.exercises = numbers;
-    }
-    if let Some((k, n)) = args.shard {
-        submissions.sort_by(|a, b| a.student.cmp(&b.student));
-        submissions = submissions
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % n == k - 1)
-            .map(|(_, s)| s)
-            .collect();
-    }
+    let mut submissions = select_submissions(course, &args, &mut options)?;
     let protections = options.sandbox.active()?;
-    let done = match (&args.out, args.resume) {
-        (Some(out), true) => report::read_students(out)?,
-        _ => Vec::new(),
-    };
-    submissions.retain(|s| !done.iter().any(|d| d.student == s.student));
+    let done = already_graded(&args, &mut submissions)?;
     let table = args.format == Format::Table;
     let class = submissions.len() + done.len() > 1;
     if args.format == Format::Classroom && class {
@@ -335,31 +350,9 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
             submissions.len() + done.len()
         )));
     }
-    let bar = if class {
-        let bar = ProgressBar::new(submissions.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} submissions, {elapsed} elapsed, ~{eta} left {msg}",
-            )
-            .expect("a valid progress template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(class, submissions.len());
     if table {
-        eprintln!(
-            "grading {} submission{} with seed {} (replay with --seed {}){}",
-            submissions.len(),
-            if submissions.len() == 1 { "" } else { "s" },
-            options.seed,
-            options.seed,
-            if done.is_empty() {
-                String::new()
-            } else {
-                format!(", {} already graded", done.len())
-            }
-        );
+        announce(submissions.len(), done.len(), options.seed);
         eprintln!("{}", report::protections_line(&protections));
     }
     let started = Instant::now();
@@ -407,30 +400,7 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         elapsed_secs: started.elapsed().as_secs_f64(),
     };
-    match args.format {
-        Format::Table => {
-            if class {
-                println!("{}", report::class_table(&run));
-            }
-            eprintln!(
-                "graded {} submission{} in {:.1} s",
-                run.submissions.len(),
-                if class { "s" } else { "" },
-                started.elapsed().as_secs_f64()
-            );
-        }
-        Format::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&run).map_err(|e| Error::new(format!("json: {e}")))?
-            );
-        }
-        Format::Classroom => {
-            for submission in &run.submissions {
-                print!("{}", report::classroom::github_outputs(submission)?);
-            }
-        }
-    }
+    print_run(&run, args.format, class, started)?;
     if let Some(out) = &args.out {
         // The class reports come from the students' own, already on disk.
         let mut from_disk = run.clone();
@@ -443,14 +413,117 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<ExitCode, Error> {
             eprintln!("reports written to {}", out.display());
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
+}
+
+/// With `--resume`, the students already graded in `--out` (their results
+/// read back), and the others left in `submissions`.
+fn already_graded(
+    args: &GradeArgs,
+    submissions: &mut Vec<Submission>,
+) -> Result<Vec<SubmissionResult>, Error> {
+    let done = match (&args.out, args.resume) {
+        (Some(out), true) => report::read_students(out)?,
+        _ => Vec::new(),
+    };
+    submissions.retain(|s| !done.iter().any(|d| d.student == s.student));
+    Ok(done)
+}
+
+/// The line `grade` starts with: how many submissions, the seed.
+fn announce(count: usize, done: usize, seed: u64) {
+    eprintln!(
+        "grading {count} submission{} with seed {seed} (replay with --seed {seed}){}",
+        if count == 1 { "" } else { "s" },
+        if done == 0 {
+            String::new()
+        } else {
+            format!(", {done} already graded")
+        }
+    );
+}
+
+/// The submissions `grade` was given, only its shard of them; exercise
+/// folders on their own select just those exercises.
+fn select_submissions(
+    course: &Course,
+    args: &GradeArgs,
+    options: &mut GradeOptions,
+) -> Result<Vec<Submission>, Error> {
+    let mut submissions = prepare::discover(&args.paths, course)?;
+    if submissions.is_empty() {
+        return Err(Error::new("no submissions found"));
+    }
+    if options.exercises.is_empty() && submissions.iter().all(|s| s.exercise_folder) {
+        let mut numbers: Vec<String> = submissions
+            .iter()
+            .flat_map(|s| s.exercises.keys().cloned())
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        options.exercises = numbers;
+    }
+    if let Some((k, n)) = args.shard {
+        submissions.sort_by(|a, b| a.student.cmp(&b.student));
+        submissions = submissions
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, s)| s)
+            .collect();
+    }
+    Ok(submissions)
+}
+
+/// A progress bar over `count` submissions for a class (hidden otherwise).
+fn progress_bar(class: bool, count: usize) -> ProgressBar {
+    if !class {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(count as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} submissions, {elapsed} elapsed, ~{eta} left {msg}",
+        )
+        .expect("a valid progress template"),
+    );
+    bar
+}
+
+/// The class table and a closing line, or the whole run as JSON.
+fn print_run(run: &GradingRun, format: Format, class: bool, started: Instant) -> Result<(), Error> {
+    match format {
+        Format::Table => {
+            if class {
+                println!("{}", report::class_table(run));
+            }
+            eprintln!(
+                "graded {} submission{} in {:.1} s",
+                run.submissions.len(),
+                if class { "s" } else { "" },
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Format::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(run).map_err(|e| Error::new(format!("json: {e}")))?
+            );
+        }
+        Format::Classroom => {
+            for submission in &run.submissions {
+                print!("{}", report::classroom::github_outputs(submission)?);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn merge_command(
     dirs: &[PathBuf],
     out: &std::path::Path,
     visibility: GradescopeVisibility,
-) -> Result<ExitCode, Error> {
+) -> Result<Exit, Error> {
     let mut merged: Option<GradingRun> = None;
     for dir in dirs {
         let path = dir.join("run.json");
@@ -494,10 +567,10 @@ fn merge_command(
         dirs.len(),
         out.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
-fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> {
+fn verify_command(course: &Course, args: VerifyArgs) -> Result<Exit, Error> {
     let options = args.common.options()?;
     if let Some(runs) = args.repeat {
         return repeat_command(course, &options, runs, args);
@@ -522,6 +595,10 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> 
     for check in &checks {
         println!("{}", check.render());
     }
+    let registered = sync::check(course);
+    if let Err(problem) = &registered {
+        println!("FAIL registration: {problem}");
+    }
     let failed = checks.iter().filter(|c| !c.ok()).count();
     println!(
         "verify: {} of {} exercises hold (seed {}, {:.0} s)",
@@ -530,11 +607,7 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<ExitCode, Error> 
         options.seed,
         started.elapsed().as_secs_f64()
     );
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(Exit::holds(failed == 0 && registered.is_ok()))
 }
 
 fn repeat_command(
@@ -542,7 +615,7 @@ fn repeat_command(
     options: &GradeOptions,
     runs: usize,
     args: VerifyArgs,
-) -> Result<ExitCode, Error> {
+) -> Result<Exit, Error> {
     let VerifyArgs {
         only,
         min_catch,
@@ -567,23 +640,33 @@ fn repeat_command(
         eprintln!(
             "  {} {}: {} of {} runs lost points, {:.0} s",
             tally.exercise,
-            tally.subject,
+            tally.subject.label(),
             tally.lost,
             tally.runs,
             tally.wall_secs.iter().sum::<f64>()
         );
     })?;
-    // Per exercise, the solution first, then its mutants.
-    tallies.sort_by(|a, b| {
-        (&a.exercise, !a.is_solution(), &a.subject).cmp(&(
-            &b.exercise,
-            !b.is_solution(),
-            &b.subject,
-        ))
-    });
+    // Per exercise, the solution first, then its mutants (`Subject`'s order).
+    tallies.sort_by(|a, b| (&a.exercise, &a.subject).cmp(&(&b.exercise, &b.subject)));
     for tally in &tallies {
         println!("{}", tally.render(min_catch));
     }
+    let held = print_repeat_summary(&tallies, runs, min_catch, started);
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&tallies)
+            .map_err(|e| Error::new(format!("cannot write JSON: {e}")))?;
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(Exit::holds(held))
+}
+
+/// The closing line of `verify --repeat`; whether every row met its goal.
+fn print_repeat_summary(
+    tallies: &[repeat::Tally],
+    runs: usize,
+    min_catch: f64,
+    started: Instant,
+) -> bool {
     let (solutions, mutants): (Vec<_>, Vec<_>) = tallies.iter().partition(|t| t.is_solution());
     let lost: usize = solutions.iter().map(|t| t.lost).sum();
     let weak = mutants.iter().filter(|t| !t.ok(min_catch)).count();
@@ -597,14 +680,5 @@ fn repeat_command(
         100.0 * rates.iter().copied().fold(1.0, f64::min),
         started.elapsed().as_secs_f64()
     );
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&tallies)
-            .map_err(|e| Error::new(format!("cannot write JSON: {e}")))?;
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-    }
-    Ok(if lost == 0 && weak == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    lost == 0 && weak == 0
 }

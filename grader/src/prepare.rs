@@ -65,13 +65,31 @@ pub struct Submission {
     pub student: String,
     /// Where it was read from, for reports.
     pub source: PathBuf,
-    /// The `src/` folder of each submitted exercise, by exercise number.
-    pub exercises: BTreeMap<String, PathBuf>,
+    /// The code of each submitted exercise, by exercise number.
+    pub exercises: BTreeMap<String, Source>,
     /// Which tests to build and run.
     pub scope: Scope,
     /// Whether it is a single exercise folder (then only that exercise is
     /// graded, unless `--exercise` says otherwise).
     pub exercise_folder: bool,
+}
+
+/// Where the code of one submitted exercise comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A `src/` folder on disk (a student's, or the course's stub or solution).
+    Dir(PathBuf),
+    /// Files made in memory, by path relative to `src/` (a mutant: the
+    /// solution with its patch applied).
+    Files(BTreeMap<PathBuf, Vec<u8>>),
+}
+
+/// `src/` folders as sources.
+fn dirs(found: BTreeMap<String, PathBuf>) -> BTreeMap<String, Source> {
+    found
+        .into_iter()
+        .map(|(number, src)| (number, Source::Dir(src)))
+        .collect()
 }
 
 /// Which tests a grading of a submission builds and runs.
@@ -91,8 +109,9 @@ pub enum Scope {
 ///
 /// Each path is one of: an exercise folder (it holds `src/`); a submission
 /// (it holds `exercises/NN-*/` or `NN-*/` folders); or a class (a folder
-/// whose subfolders are submissions, each named by its student id). No path
-/// means this course's own `exercises/`.
+/// whose subfolders are submissions, each named by its student id); or a
+/// class description (`NAME.toml`, see [`crate::class`]). No path means this
+/// course's own `exercises/`.
 pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, Error> {
     let mut submissions = Vec::new();
     if paths.is_empty() {
@@ -101,84 +120,10 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "workspace".to_string());
-        submissions.push(Submission {
-            student,
-            source: course.root.clone(),
-            exercises: exercise_sources(&course.root),
-            scope: Scope::Full,
-            exercise_folder: false,
-        });
+        submissions.push(whole(student, &course.root));
     }
     for path in paths {
-        let meta = fs::metadata(path)
-            .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
-        if !meta.is_dir() {
-            return Err(Error::new(format!(
-                "{} is not a folder (give a submission folder, an exercise folder or a class folder)",
-                path.display()
-            )));
-        }
-        let path = path
-            .canonicalize()
-            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-        let name = folder_name(&path);
-        if path.join("src").is_dir() {
-            submissions.push(single_exercise(&path, name)?);
-            continue;
-        }
-        let own = exercise_sources(&path);
-        if !own.is_empty() {
-            submissions.push(Submission {
-                student: name,
-                source: path,
-                exercises: own,
-                scope: Scope::Full,
-                exercise_folder: false,
-            });
-            continue;
-        }
-        // A class: subfolders are submissions, if any of them looks like one.
-        let mut members = Vec::new();
-        let mut entries: Vec<_> = fs::read_dir(&path)
-            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?
-            .flatten()
-            .filter(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                !name.starts_with('.') && name != "target"
-            })
-            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        let looks_like_class = entries
-            .iter()
-            .any(|dir| dir.join("src").is_dir() || !exercise_sources(dir).is_empty());
-        if !looks_like_class {
-            // An empty submission.
-            submissions.push(Submission {
-                student: name,
-                source: path,
-                exercises: BTreeMap::new(),
-                scope: Scope::Full,
-                exercise_folder: false,
-            });
-            continue;
-        }
-        for dir in entries {
-            let student = folder_name(&dir);
-            if dir.join("src").is_dir() {
-                members.push(single_exercise(&dir, student)?);
-            } else {
-                members.push(Submission {
-                    student,
-                    exercises: exercise_sources(&dir),
-                    source: dir,
-                    scope: Scope::Full,
-                    exercise_folder: false,
-                });
-            }
-        }
-        submissions.extend(members);
+        submissions.extend(discover_one(path, course)?);
     }
     // Student ids name output folders: keep them unique.
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -189,8 +134,74 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
             submission.student = format!("{}-{}", submission.student, count);
         }
     }
-    let _ = course;
     Ok(submissions)
+}
+
+/// The submissions one command-line path names.
+fn discover_one(path: &Path, course: &Course) -> Result<Vec<Submission>, Error> {
+    let meta = fs::metadata(path)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+    if meta.is_file() && path.extension().is_some_and(|e| e == "toml") {
+        return crate::class::expand(course, path);
+    }
+    if !meta.is_dir() {
+        return Err(Error::new(format!(
+            "{} is not a folder (give a submission folder, an exercise folder, a class folder \
+             or a class description, NAME.toml)",
+            path.display()
+        )));
+    }
+    let path = path
+        .canonicalize()
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    let name = folder_name(&path);
+    if path.join("src").is_dir() {
+        return Ok(vec![single_exercise(&path, name)?]);
+    }
+    if !exercise_sources(&path).is_empty() {
+        return Ok(vec![whole(name, &path)]);
+    }
+    // A class: subfolders are submissions, if any of them looks like one.
+    let mut entries: Vec<_> = fs::read_dir(&path)
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))?
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !name.starts_with('.') && name != "target"
+        })
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let looks_like_class = entries
+        .iter()
+        .any(|dir| dir.join("src").is_dir() || !exercise_sources(dir).is_empty());
+    if !looks_like_class {
+        // An empty submission.
+        return Ok(vec![whole(name, &path)]);
+    }
+    entries
+        .iter()
+        .map(|dir| {
+            let student = folder_name(dir);
+            if dir.join("src").is_dir() {
+                single_exercise(dir, student)
+            } else {
+                Ok(whole(student, dir))
+            }
+        })
+        .collect()
+}
+
+/// A submission of the exercise folders under `dir` (none for an empty one).
+fn whole(student: String, dir: &Path) -> Submission {
+    Submission {
+        student,
+        source: dir.to_path_buf(),
+        exercises: dirs(exercise_sources(dir)),
+        scope: Scope::Full,
+        exercise_folder: false,
+    }
 }
 
 fn folder_name(path: &Path) -> String {
@@ -225,7 +236,7 @@ fn single_exercise(path: &Path, name: String) -> Result<Submission, Error> {
     Ok(Submission {
         student: name,
         source: path.to_path_buf(),
-        exercises: BTreeMap::from([(number, path.join("src"))]),
+        exercises: BTreeMap::from([(number, Source::Dir(path.join("src")))]),
         scope: Scope::Full,
         exercise_folder: true,
     })
@@ -376,7 +387,20 @@ pub fn prepare(
         })
         .map(|name| format!("{:?}", name.to_string_lossy()))
         .collect();
-    let manifest = format!(
+    let manifest = workspace_manifest(&members, backend);
+    write_if_changed(&slot.dir.join("Cargo.toml"), manifest.as_bytes())?;
+    copy_course_lock(course, slot)?;
+    Ok(PreparedSubmission {
+        workspace: slot.dir.clone(),
+        exercises: prepared,
+        scope: submission.scope,
+    })
+}
+
+/// The scratch workspace's manifest: the exercises' crates, and the
+/// profile every scratch build uses.
+fn workspace_manifest(members: &[String], backend: LockBackend) -> String {
+    format!(
         "# Written by the Interleave grader for each submission; do not edit.\n\
          [workspace]\n\
          resolver = \"3\"\n\
@@ -402,10 +426,13 @@ pub fn prepare(
         } else {
             ""
         },
-    );
-    write_if_changed(&slot.dir.join("Cargo.toml"), manifest.as_bytes())?;
-    // Start from the course's lock file so the scratch build uses the same
-    // dependency versions (and needs no network once they are downloaded).
+    )
+}
+
+/// Starts the scratch workspace from the course's lock file, so the scratch
+/// build uses the same dependency versions (and needs no network once they
+/// are downloaded).
+fn copy_course_lock(course: &Course, slot: &Slot) -> Result<(), Error> {
     let course_lock = course.root.join("Cargo.lock");
     if let Ok(lock) = fs::read(&course_lock) {
         let seen = slot.dir.join(".course-lock");
@@ -414,11 +441,7 @@ pub fn prepare(
             write_if_changed(&seen, &lock)?;
         }
     }
-    Ok(PreparedSubmission {
-        workspace: slot.dir.clone(),
-        exercises: prepared,
-        scope: submission.scope,
-    })
+    Ok(())
 }
 
 /// Switches the scratch crates of exercises `numbers` to the real
@@ -461,10 +484,31 @@ fn add_given_programs(
     Ok(())
 }
 
-/// The `.rs` files under a submission's `src/`, by path relative to `src/`.
+/// The `.rs` files of a submitted exercise, by path relative to `src/`.
 /// `Ok(None)` when there is nothing to grade (no `src/lib.rs`); `Err` with a
 /// reason a student understands when the files are refused.
-pub fn collect_sources(src: &Path) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>, String> {
+pub fn collect_sources(source: &Source) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>, String> {
+    let files = match source {
+        Source::Dir(src) => match read_src(src)? {
+            Some(files) => files,
+            None => return Ok(None),
+        },
+        Source::Files(files) => files.clone(),
+    };
+    if !files.contains_key(Path::new("lib.rs")) {
+        return Ok(None);
+    }
+    for (rel, content) in &files {
+        let text = String::from_utf8_lossy(content);
+        if let Some(problem) = reads_outside_src(rel, &text) {
+            return Err(problem);
+        }
+    }
+    Ok(Some(files))
+}
+
+/// The `.rs` files under a `src/` folder, refusing links and oversized trees.
+fn read_src(src: &Path) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>, String> {
     match fs::symlink_metadata(src) {
         Err(_) => return Ok(None),
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -476,15 +520,6 @@ pub fn collect_sources(src: &Path) -> Result<Option<BTreeMap<PathBuf, Vec<u8>>>,
     let mut files = BTreeMap::new();
     let mut total = 0u64;
     walk(src, Path::new(""), 0, &mut files, &mut total)?;
-    if !files.contains_key(Path::new("lib.rs")) {
-        return Ok(None);
-    }
-    for (rel, content) in &files {
-        let text = String::from_utf8_lossy(content);
-        if let Some(problem) = reads_outside_src(rel, &text) {
-            return Err(problem);
-        }
-    }
     Ok(Some(files))
 }
 

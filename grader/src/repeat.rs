@@ -22,11 +22,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::Error;
+use crate::build::BuildOutput;
 use crate::course::Course;
 use crate::grade::{GradeOptions, compile, run_submission};
 use crate::model::{ExerciseResult, ExerciseStatus, Outcome};
-use crate::prepare::{PreparedSubmission, Scope, Slot, Submission};
-use crate::verify::synthetic;
+use crate::prepare::{PreparedSubmission, Scope, Slot};
+use crate::synthetic::{self, Subject, Synthetic};
 
 /// The fraction of runs in which every mutant must lose points.
 pub const MIN_CATCH_RATE: f64 = 0.99;
@@ -59,8 +60,8 @@ impl Subjects {
 pub struct Tally {
     /// The exercise folder's name.
     pub exercise: String,
-    /// `solution`, or the mutant's folder name.
-    pub subject: String,
+    /// The solution or a mutant (written as `solution` or the mutant's name).
+    pub subject: Subject,
     /// Runs made.
     pub runs: usize,
     /// Solution: runs without full marks. Mutant: runs that lost points.
@@ -82,9 +83,25 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// A row with no runs yet.
+    pub fn new(exercise: &str, subject: Subject) -> Tally {
+        Tally {
+            exercise: exercise.to_string(),
+            subject,
+            runs: 0,
+            lost: 0,
+            failed_tests: BTreeMap::new(),
+            wrong_seeds: Vec::new(),
+            first_wrong: None,
+            wall_secs: Vec::new(),
+            work_secs: Vec::new(),
+            slowest: Vec::new(),
+        }
+    }
+
     /// Whether this is a solution's row.
     pub fn is_solution(&self) -> bool {
-        self.subject == "solution"
+        self.subject == Subject::Solution
     }
 
     /// Runs that went the wrong way.
@@ -135,7 +152,11 @@ impl Tally {
                 self.top_test()
             )
         };
-        let mut line = format!("{mark} {:<14} {:<42} {result}", self.exercise, self.subject);
+        let mut line = format!(
+            "{mark} {:<14} {:<42} {result}",
+            self.exercise,
+            self.subject.label()
+        );
         if let Some(first) = &self.first_wrong {
             line.push_str(&format!(
                 "\n       wrong runs' seeds {:?}; first: {first}",
@@ -215,6 +236,25 @@ impl Tally {
     }
 }
 
+/// One run of a compiled exercise's hidden suite with `seed`: its result
+/// and its wall seconds.
+fn run_once(
+    alone: &PreparedSubmission,
+    built: &BuildOutput,
+    options: &GradeOptions,
+    seed: u64,
+) -> Result<(ExerciseResult, f64), Error> {
+    let settings = options.run_settings(seed)?;
+    let started = Instant::now();
+    let results = run_submission(alone, built, &settings);
+    let wall = started.elapsed().as_secs_f64();
+    let result = results
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::new("a run returned no result"))?;
+    Ok((result, wall))
+}
+
 /// The middle value (0 for none).
 pub fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
@@ -223,6 +263,45 @@ pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
+}
+
+/// The same synthetic submissions as `verify`'s: the solutions (hidden
+/// suites only), then the mutants side by side, only those named in
+/// `only_mutants` if it names any.
+fn subjects(
+    course: &Course,
+    exercises: &[&crate::course::Exercise],
+    only: Subjects,
+    only_mutants: &[String],
+) -> Result<Vec<Synthetic>, Error> {
+    let mutants: Vec<(&crate::course::Exercise, Vec<String>)> = exercises
+        .iter()
+        .map(|e| {
+            let mut names: Vec<String> = e.mutants(course).into_iter().map(|m| m.name).collect();
+            names.retain(|name| only_mutants.is_empty() || only_mutants.contains(name));
+            (*e, names)
+        })
+        .collect();
+    for name in only_mutants {
+        if !mutants.iter().any(|(_, names)| names.contains(name)) {
+            return Err(Error::new(format!(
+                "no mutant named {name} in the selected exercises"
+            )));
+        }
+    }
+    let mut submissions = Vec::new();
+    if only != Subjects::Mutants {
+        submissions.push(synthetic::submission(
+            course,
+            "solutions",
+            Scope::HiddenOnly,
+            &synthetic::every(exercises, Subject::Solution),
+        )?);
+    }
+    if only != Subjects::Solutions {
+        submissions.extend(synthetic::mutant_submissions(course, &mutants, "")?);
+    }
+    Ok(submissions)
 }
 
 /// Builds the solutions and every mutant of the selected exercises once
@@ -238,60 +317,15 @@ pub fn repeat(
     mut on_tally: impl FnMut(&Tally),
 ) -> Result<Vec<Tally>, Error> {
     let exercises = course.select(&options.exercises)?;
-    // The same synthetic submissions as `verify`: the solutions, then
-    // mutant k of every exercise in submission `mutants-k`.
-    let mutants: BTreeMap<String, Vec<(String, std::path::PathBuf)>> = exercises
-        .iter()
-        .map(|e| {
-            let mut found = e.mutants(course);
-            found.retain(|(name, _)| only_mutants.is_empty() || only_mutants.contains(name));
-            (e.number.clone(), found)
-        })
-        .collect();
-    for name in only_mutants {
-        if !mutants.values().flatten().any(|(found, _)| found == name) {
-            return Err(Error::new(format!(
-                "no mutant named {name} in the selected exercises"
-            )));
-        }
-    }
-    let mut submissions: Vec<(Submission, Vec<(String, String)>)> = vec![(
-        synthetic("solutions", Scope::HiddenOnly, course, &exercises, |e| {
-            Some(e.solution_src(course))
-        }),
-        exercises
-            .iter()
-            .map(|e| (e.number.clone(), "solution".to_string()))
-            .collect(),
-    )];
-    if only == Subjects::Mutants {
-        submissions.clear();
-    }
-    let rounds = match only {
-        Subjects::Solutions => 0,
-        _ => mutants.values().map(Vec::len).max().unwrap_or(0),
-    };
-    for round in 0..rounds {
-        let pick = |e: &crate::course::Exercise| mutants[&e.number].get(round);
-        submissions.push((
-            synthetic(
-                &format!("mutants-{}", round + 1),
-                Scope::UntilCaught,
-                course,
-                &exercises,
-                |e| pick(e).map(|(_, src)| src.clone()),
-            ),
-            exercises
-                .iter()
-                .filter_map(|e| pick(e).map(|(name, _)| (e.number.clone(), name.clone())))
-                .collect(),
-        ));
-    }
-
+    let submissions = subjects(course, &exercises, only, only_mutants)?;
     let grading_dir = course.grading_dir();
     let slot = Slot::acquire(&grading_dir)?;
     let mut tallies = Vec::new();
-    for (submission, subjects) in &submissions {
+    for Synthetic {
+        submission,
+        subjects,
+    } in &submissions
+    {
         let (prepared, built, _) = compile(course, &exercises, submission, &slot, options)?;
         for (number, subject) in subjects {
             let Some(entry) = prepared
@@ -305,28 +339,10 @@ pub fn repeat(
                 exercises: vec![entry.clone()],
                 ..prepared.clone()
             };
-            let mut tally = Tally {
-                exercise: entry.exercise.topic.clone(),
-                subject: subject.clone(),
-                runs: 0,
-                lost: 0,
-                failed_tests: BTreeMap::new(),
-                wrong_seeds: Vec::new(),
-                first_wrong: None,
-                wall_secs: Vec::new(),
-                work_secs: Vec::new(),
-                slowest: Vec::new(),
-            };
+            let mut tally = Tally::new(&entry.exercise.topic, subject.clone());
             for i in 0..runs {
                 let seed = options.seed.wrapping_add(i as u64);
-                let settings = options.run_settings(seed)?;
-                let started = Instant::now();
-                let results = run_submission(&alone, &built, &settings);
-                let wall = started.elapsed().as_secs_f64();
-                let result = results
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| Error::new("a run returned no result"))?;
+                let (result, wall) = run_once(&alone, &built, options, seed)?;
                 tally.record(seed, &result, wall);
             }
             on_tally(&tally);
@@ -341,19 +357,8 @@ mod tests {
     use super::*;
     use crate::model::{TestResult, Visibility};
 
-    fn tally(subject: &str) -> Tally {
-        Tally {
-            exercise: "05-event".to_string(),
-            subject: subject.to_string(),
-            runs: 0,
-            lost: 0,
-            failed_tests: BTreeMap::new(),
-            wrong_seeds: Vec::new(),
-            first_wrong: None,
-            wall_secs: Vec::new(),
-            work_secs: Vec::new(),
-            slowest: Vec::new(),
-        }
+    fn tally(subject: Subject) -> Tally {
+        Tally::new("05-event", subject)
     }
 
     fn result(status: ExerciseStatus, outcomes: &[(&str, Outcome)]) -> ExerciseResult {
@@ -389,7 +394,7 @@ mod tests {
 
     #[test]
     fn a_solution_run_that_loses_points_is_counted_with_its_seed_and_test() {
-        let mut row = tally("solution");
+        let mut row = tally(Subject::Solution);
         let good = result(ExerciseStatus::Graded, &[("a", Outcome::Passed)]);
         let bad = result(
             ExerciseStatus::Graded,
@@ -410,7 +415,7 @@ mod tests {
 
     #[test]
     fn a_mutant_is_judged_by_the_fraction_of_runs_that_caught_it() {
-        let mut row = tally("wait-spins");
+        let mut row = tally(Subject::Mutant("wait-spins".to_string()));
         let caught = result(ExerciseStatus::Graded, &[("a", failed())]);
         let escaped = result(ExerciseStatus::Graded, &[("a", Outcome::Passed)]);
         for seed in 0..99 {
@@ -428,7 +433,7 @@ mod tests {
 
     #[test]
     fn a_mutant_that_does_not_compile_is_not_counted_as_caught() {
-        let mut row = tally("broken");
+        let mut row = tally(Subject::Mutant("broken".to_string()));
         let status = ExerciseStatus::CompileError {
             message: "expected `;`".to_string(),
         };

@@ -116,23 +116,28 @@ pub fn class_table(run: &GradingRun) -> String {
     header.push("total".to_string());
     let mut rows = vec![header];
     for submission in &run.submissions {
-        let mut row = vec![submission.student.clone()];
-        for (topic, _) in &columns {
-            row.push(
-                submission
-                    .exercises
-                    .iter()
-                    .find(|e| &e.exercise == topic)
-                    .map(short_cell)
-                    .unwrap_or_default(),
-            );
-        }
+        let mut row = student_row(submission, &columns, short_cell);
         row.push(format!("{}/{}", submission.score, submission.max_score));
         rows.push(row);
     }
     let mut text = render_rows(&rows);
     text.push_str("(cells: points; T timed out, C does not compile, - not submitted, R refused)\n");
     text
+}
+
+/// A student's id, then one cell per exercise column (empty where the
+/// submission has no result for it).
+fn student_row(
+    submission: &SubmissionResult,
+    columns: &[(String, u32)],
+    cell: impl Fn(&ExerciseResult) -> String,
+) -> Vec<String> {
+    let mut row = vec![submission.student.clone()];
+    for (topic, _) in columns {
+        let found = submission.exercises.iter().find(|e| &e.exercise == topic);
+        row.push(found.map(&cell).unwrap_or_default());
+    }
+    row
 }
 
 fn short_cell(exercise: &ExerciseResult) -> String {
@@ -203,17 +208,7 @@ pub fn gradebook_csv(run: &GradingRun) -> Result<String, Error> {
     header.push("max_total".to_string());
     writer.write_record(&header).map_err(csv_error)?;
     for submission in &run.submissions {
-        let mut row = vec![submission.student.clone()];
-        for (topic, _) in &columns {
-            row.push(
-                submission
-                    .exercises
-                    .iter()
-                    .find(|e| &e.exercise == topic)
-                    .map(|e| e.score.to_string())
-                    .unwrap_or_default(),
-            );
-        }
+        let mut row = student_row(submission, &columns, |e| e.score.to_string());
         row.push(submission.score.to_string());
         row.push(submission.max_score.to_string());
         writer.write_record(&row).map_err(csv_error)?;
@@ -437,76 +432,87 @@ pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) ->
         );
     }
     for exercise in &submission.exercises {
-        let _ = writeln!(
-            text,
-            "\n## {}: {}/{} points\n",
-            exercise.exercise, exercise.score, exercise.max_score
-        );
-        match &exercise.status {
-            ExerciseStatus::NotSubmitted => {
-                let _ = writeln!(
-                    text,
-                    "Nothing was submitted for this exercise (no `src/lib.rs` in `exercises/{}`).",
-                    exercise.exercise
-                );
-                continue;
-            }
-            ExerciseStatus::Rejected { reason } => {
-                let _ = writeln!(text, "The grader refused the files: {reason}.");
-                continue;
-            }
-            ExerciseStatus::CompileError { message } => {
-                let _ = writeln!(
-                    text,
-                    "Your code did not compile against the tests, so no test ran. Run \
-                     `cargo test -p exercise-{}` to see the same errors. The compiler said:\n\n\
-                     ```\n{message}\n```",
-                    exercise.number
-                );
-                continue;
-            }
-            ExerciseStatus::Graded => {}
-        }
-        for note in &exercise.notes {
-            let _ = writeln!(text, "> {note}\n");
-        }
-        let failed: Vec<&TestResult> = exercise.tests.iter().filter(|t| !t.passed()).collect();
-        let passed = exercise.tests.len() - failed.len();
-        if failed.is_empty() {
-            let _ = writeln!(text, "All {passed} tests passed.");
-            continue;
-        }
-        let _ = writeln!(
-            text,
-            "{passed} of {} tests passed. What failed:\n",
-            exercise.tests.len()
-        );
-        for test in failed {
-            let kind = match test.visibility {
-                Visibility::Hidden => format!("hidden, {}/{} points", test.score, test.max_score),
-                Visibility::Visible => "visible".to_string(),
-            };
-            let _ = writeln!(
-                text,
-                "- **`{}`** ({kind}): {}",
-                test.name,
-                test.outcome.verdict()
-            );
-            let _ = writeln!(text, "\n  {}", explain(test));
-            if let Some(hint) = test.relevant_hint() {
-                let _ = writeln!(text, "\n  *Hint:* {hint}");
-            }
-            if !test.output.is_empty() {
-                let _ = writeln!(text, "\n  ```");
-                for line in test.output.lines() {
-                    let _ = writeln!(text, "  {line}");
-                }
-                let _ = writeln!(text, "  ```");
-            }
-            text.push('\n');
-        }
+        exercise_feedback(&mut text, exercise);
     }
     text
+}
+
+/// One exercise's section of `feedback.md`.
+fn exercise_feedback(text: &mut String, exercise: &ExerciseResult) {
+    let _ = writeln!(
+        text,
+        "\n## {}: {}/{} points\n",
+        exercise.exercise, exercise.score, exercise.max_score
+    );
+    match &exercise.status {
+        ExerciseStatus::NotSubmitted => {
+            let _ = writeln!(
+                text,
+                "Nothing was submitted for this exercise (no `src/lib.rs` in `exercises/{}`).",
+                exercise.exercise
+            );
+            return;
+        }
+        ExerciseStatus::Rejected { reason } => {
+            let _ = writeln!(text, "The grader refused the files: {reason}.");
+            return;
+        }
+        ExerciseStatus::CompileError { message } => {
+            let _ = writeln!(
+                text,
+                "Your code did not compile against the tests, so no test ran. Run \
+                 `cargo test -p exercise-{}` to see the same errors. The compiler said:\n\n\
+                 ```\n{message}\n```",
+                exercise.number
+            );
+            return;
+        }
+        ExerciseStatus::Graded => {}
+    }
+    for note in &exercise.notes {
+        let _ = writeln!(text, "> {note}\n");
+    }
+    let failed: Vec<&TestResult> = exercise.tests.iter().filter(|t| !t.passed()).collect();
+    let passed = exercise.tests.len() - failed.len();
+    if failed.is_empty() {
+        let _ = writeln!(text, "All {passed} tests passed.");
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "{passed} of {} tests passed. What failed:\n",
+        exercise.tests.len()
+    );
+    for test in failed {
+        failed_test_feedback(text, test);
+    }
+}
+
+/// One failed test in `feedback.md`: its verdict, what it means, the hint
+/// and its output.
+fn failed_test_feedback(text: &mut String, test: &TestResult) {
+    let kind = match test.visibility {
+        Visibility::Hidden => format!("hidden, {}/{} points", test.score, test.max_score),
+        Visibility::Visible => "visible".to_string(),
+    };
+    let _ = writeln!(
+        text,
+        "- **`{}`** ({kind}): {}",
+        test.name,
+        test.outcome.verdict()
+    );
+    let _ = writeln!(text, "\n  {}", explain(test));
+    if let Some(hint) = test.relevant_hint() {
+        let _ = writeln!(text, "\n  *Hint:* {hint}");
+    }
+    if !test.output.is_empty() {
+        let _ = writeln!(text, "\n  ```");
+        for line in test.output.lines() {
+            let _ = writeln!(text, "  {line}");
+        }
+        let _ = writeln!(text, "  ```");
+    }
+    text.push('\n');
 }
 
 /// Writes every report of `run` into `out`: each student's, then the

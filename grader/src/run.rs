@@ -654,6 +654,8 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
     kill_group(&child);
     if status.is_none() {
         let _ = child.kill();
+        // Reaped after the limit: a timeout, even if it exited on its own
+        // just as we gave up on it.
         status = child.wait().ok();
     }
     // The readers end when every process holding the pipes is gone; a

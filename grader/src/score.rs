@@ -1,7 +1,7 @@
 //! Stage 4: turn test runs into points.
 //!
 //! Each hidden test is worth the points its exercise's table
-//! (`grader/suites/NN-topic.toml`) gives it, 1 if the table does not list it;
+//! (`grader/suites/NN-topic/points.toml`) gives it, 1 if the table does not list it;
 //! a test earns them all when it passed and none otherwise. Visible tests are
 //! reported with 0 points.
 

@@ -2,23 +2,23 @@
 //!
 //! - every solution scores full marks on its hidden and visible tests;
 //! - every stub compiles against its hidden suite and scores zero on it;
-//! - every mutant (`grader/mutants/NN-topic/<bug>/src/lib.rs`, first line
-//!   `// BUG: ...`) compiles and loses points;
+//! - every mutant (`grader/suites/NN-topic/mutants/<bug>.patch`, first line
+//!   `BUG: ...`) applies to its solution, compiles and loses points;
 //! - each exercise has at least [`MIN_MUTANTS`] mutants;
 //! - each points table lists exactly the hidden suite's tests.
 //!
 //! The solutions, the stubs and the mutants are graded exactly as students
-//! are: as synthetic submissions through [`crate::grade::grade_all`].
-
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::PathBuf;
+//! are: as synthetic submissions ([`crate::synthetic`]) through
+//! [`crate::grade::grade_all`]. Each result is found again by its typed
+//! [`Subject`], never by a submission's name.
 
 use crate::Error;
 use crate::course::{Course, Exercise};
 use crate::grade::{GradeOptions, grade_all};
 use crate::model::{ExerciseResult, ExerciseStatus, Outcome, SubmissionResult, Visibility};
+use crate::mutant::Mutant;
 use crate::prepare::{Scope, Submission};
+use crate::synthetic::{self, Subject, Synthetic};
 
 /// Fewest mutants an exercise may have.
 pub const MIN_MUTANTS: usize = 3;
@@ -47,10 +47,12 @@ pub struct ExerciseCheck {
 /// One mutant's result.
 #[derive(Debug, Clone)]
 pub struct MutantCheck {
-    /// The mutant's folder name.
+    /// The mutant's name (its patch's file name).
     pub name: String,
-    /// Its first line, the bug it has.
+    /// The bug it has, from its patch's `BUG:` line.
     pub bug: String,
+    /// Why its patch does not apply to the solution, if it does not.
+    pub broken: Option<String>,
     /// The first hidden test that failed on it, and how.
     pub caught_by: Option<(String, String)>,
 }
@@ -84,9 +86,10 @@ impl ExerciseCheck {
             self.mutants.len(),
         );
         for mutant in &self.mutants {
-            let verdict = match &mutant.caught_by {
-                Some((test, how)) => format!("caught by {test} ({how})"),
-                None => "NOT CAUGHT".to_string(),
+            let verdict = match (&mutant.caught_by, &mutant.broken) {
+                (Some((test, how)), _) => format!("caught by {test} ({how})"),
+                (None, Some(_)) => "PATCH DOES NOT APPLY".to_string(),
+                (None, None) => "NOT CAUGHT".to_string(),
             };
             text.push_str(&format!("\n       mutant {:<32} {verdict}", mutant.name));
         }
@@ -101,6 +104,21 @@ impl ExerciseCheck {
 /// seed each time) before verify reports it as not caught.
 pub const RETRIES: usize = 2;
 
+/// One exercise's result in one grading of a synthetic submission.
+struct Graded {
+    subject: Subject,
+    /// 0 for the first grading, then the retry's number.
+    attempt: usize,
+    result: ExerciseResult,
+}
+
+/// A mutant as found, with what reading and applying its patch said.
+struct Found {
+    mutant: Mutant,
+    bug: Result<String, String>,
+    applies: Result<(), String>,
+}
+
 /// Grades the solutions, the stubs and every mutant, and checks the
 /// properties above for each selected exercise.
 pub fn verify(
@@ -109,208 +127,298 @@ pub fn verify(
     mut on_done: impl FnMut(&SubmissionResult),
 ) -> Result<Vec<ExerciseCheck>, Error> {
     let exercises = course.select(&options.exercises)?;
-    let mut submissions = vec![
-        synthetic("solutions", Scope::Full, course, &exercises, |e| {
-            Some(e.solution_src(course))
-        }),
-        synthetic("stubs", Scope::HiddenOnly, course, &exercises, |e| {
-            Some(e.stub_src())
-        }),
-    ];
-    // Mutant k of every exercise goes into submission `mutants-k`.
-    let mutants: BTreeMap<String, Vec<(String, PathBuf)>> = exercises
+    let found: Vec<Vec<Found>> = exercises.iter().map(|e| find_mutants(course, e)).collect();
+    let usable: Vec<(&Exercise, Vec<String>)> = exercises
         .iter()
-        .map(|e| (e.number.clone(), e.mutants(course)))
+        .zip(&found)
+        .map(|(e, found)| (*e, applying(found)))
         .collect();
-    let rounds = mutants.values().map(Vec::len).max().unwrap_or(0);
-    for round in 0..rounds {
-        submissions.push(synthetic(
-            &format!("mutants-{}", round + 1),
-            Scope::UntilCaught,
+    let mut first = vec![
+        synthetic::submission(
             course,
-            &exercises,
-            |e| mutants[&e.number].get(round).map(|(_, src)| src.clone()),
-        ));
-    }
-    let mut results = grade_all(course, &submissions, options, &mut on_done)?;
+            "solutions",
+            Scope::Full,
+            &synthetic::every(&exercises, Subject::Solution),
+        )?,
+        synthetic::submission(
+            course,
+            "stubs",
+            Scope::HiddenOnly,
+            &synthetic::every(&exercises, Subject::Stub),
+        )?,
+    ];
+    first.extend(synthetic::mutant_submissions(course, &usable, "")?);
+    let mut graded = grade(course, &first, options, 0, &mut on_done)?;
+    retry_escaped(course, &usable, options, &mut graded, &mut on_done)?;
+    Ok(exercises
+        .iter()
+        .zip(&found)
+        .map(|(exercise, found)| check_exercise(exercise, found, &graded))
+        .collect())
+}
 
-    // Some bugs show up in nearly every run, not every run. A mutant that
-    // escapes is graded again, up to RETRIES times with fresh seeds; it only
-    // counts as not caught if it escapes every time.
+/// The mutants of `exercise`, each with its bug line read and its patch
+/// tried on the solution.
+fn find_mutants(course: &Course, exercise: &Exercise) -> Vec<Found> {
+    exercise
+        .mutants(course)
+        .into_iter()
+        .map(|mutant| Found {
+            bug: mutant.bug(),
+            applies: exercise.mutant_source(course, &mutant).map(|_| ()),
+            mutant,
+        })
+        .collect()
+}
+
+/// The names of the mutants whose patches apply.
+fn applying(found: &[Found]) -> Vec<String> {
+    found
+        .iter()
+        .filter(|f| f.applies.is_ok())
+        .map(|f| f.mutant.name.clone())
+        .collect()
+}
+
+/// Grades `synthetics` and records each exercise's result by its subject.
+fn grade(
+    course: &Course,
+    synthetics: &[Synthetic],
+    options: &GradeOptions,
+    attempt: usize,
+    on_done: &mut impl FnMut(&SubmissionResult),
+) -> Result<Vec<Graded>, Error> {
+    let submissions: Vec<Submission> = synthetics.iter().map(|s| s.submission.clone()).collect();
+    let results = grade_all(course, &submissions, options, on_done)?;
+    // `grade_all` returns the results in the submissions' order.
+    Ok(synthetics
+        .iter()
+        .zip(results)
+        .flat_map(|(synthetic, result)| {
+            result.exercises.into_iter().filter_map(move |exercise| {
+                Some(Graded {
+                    subject: synthetic.subjects.get(&exercise.number)?.clone(),
+                    attempt,
+                    result: exercise,
+                })
+            })
+        })
+        .collect())
+}
+
+/// Some bugs show up in nearly every run, not every run. A mutant that
+/// escapes is graded again, up to [`RETRIES`] times with fresh seeds; it
+/// only counts as not caught if it escapes every time.
+fn retry_escaped(
+    course: &Course,
+    usable: &[(&Exercise, Vec<String>)],
+    options: &GradeOptions,
+    graded: &mut Vec<Graded>,
+    on_done: &mut impl FnMut(&SubmissionResult),
+) -> Result<(), Error> {
     for attempt in 1..=RETRIES {
-        let escaped = |round: usize, e: &Exercise| {
-            let student = format!("mutants-{}", round + 1);
-            let first = results.iter().find(|s| s.student == student)?;
-            let result = first.exercises.iter().find(|r| r.number == e.number)?;
-            let caught_later = results.iter().any(|s| {
-                s.student.starts_with(&format!("{student}-retry-"))
-                    && s.exercises
-                        .iter()
-                        .any(|r| r.number == e.number && r.score < r.max_score)
-            });
-            (result.status == ExerciseStatus::Graded
-                && result.score == result.max_score
-                && !caught_later)
-                .then(|| mutants[&e.number][round].1.clone())
-        };
-        let retries: Vec<Submission> = (0..rounds)
-            .filter(|&round| exercises.iter().any(|e| escaped(round, e).is_some()))
-            .map(|round| {
-                synthetic(
-                    &format!("mutants-{}-retry-{attempt}", round + 1),
-                    Scope::UntilCaught,
-                    course,
-                    &exercises,
-                    |e| escaped(round, e),
-                )
+        let escaped: Vec<(&Exercise, Vec<String>)> = usable
+            .iter()
+            .map(|(exercise, names)| {
+                let left = names
+                    .iter()
+                    .filter(|name| escaped(graded, exercise, name))
+                    .cloned()
+                    .collect();
+                (*exercise, left)
             })
             .collect();
+        let retries =
+            synthetic::mutant_submissions(course, &escaped, &format!("-retry-{attempt}"))?;
         if retries.is_empty() {
             break;
         }
         let mut again = options.clone();
         again.seed = options.seed.wrapping_add(attempt as u64);
-        results.extend(grade_all(course, &retries, &again, &mut on_done)?);
+        let more = grade(course, &retries, &again, attempt, on_done)?;
+        graded.extend(more);
     }
+    Ok(())
+}
 
-    let find = |student: &str, exercise: &Exercise| -> Option<ExerciseResult> {
-        results
-            .iter()
-            .find(|s| s.student == student)?
-            .exercises
-            .iter()
-            .find(|e| e.number == exercise.number)
-            .cloned()
+/// The results of one exercise's subject, first grading first.
+fn results_of<'a>(
+    graded: &'a [Graded],
+    exercise: &'a Exercise,
+    subject: &'a Subject,
+) -> impl Iterator<Item = &'a Graded> {
+    graded
+        .iter()
+        .filter(move |g| &g.subject == subject && g.result.number == exercise.number)
+}
+
+/// Whether a mutant was graded, kept full marks and was never caught since.
+fn escaped(graded: &[Graded], exercise: &Exercise, name: &str) -> bool {
+    let subject = Subject::Mutant(name.to_string());
+    let mut results = results_of(graded, exercise, &subject);
+    let Some(first) = results.next() else {
+        return false;
     };
-    let mut checks = Vec::new();
-    for exercise in &exercises {
-        let mut problems = Vec::new();
-        let solution = find("solutions", exercise).expect("the solutions were graded");
-        let stub = find("stubs", exercise).expect("the stubs were graded");
+    let result = &first.result;
+    result.status == ExerciseStatus::Graded
+        && result.score == result.max_score
+        && results.all(|later| later.result.score == later.result.max_score)
+}
 
-        check_graded("the solution", &solution, &mut problems);
-        let hidden_tests = solution.hidden().count();
-        if solution.status == ExerciseStatus::Graded && hidden_tests == 0 {
-            problems.push("the hidden suite has no tests".to_string());
-        }
-        for test in solution.tests.iter().filter(|t| !t.passed()) {
-            let kind = match test.visibility {
-                Visibility::Hidden => "hidden",
-                Visibility::Visible => "visible",
-            };
-            problems.push(format!(
-                "the solution fails {kind} test `{}`: {}{}",
-                test.name,
-                test.outcome.verdict(),
-                first_line(&test.output)
-            ));
-        }
-        // The points table and the suite must agree.
-        if solution.status == ExerciseStatus::Graded {
-            let listed: Vec<&str> = solution.hidden().map(|t| t.name.as_str()).collect();
-            for name in &listed {
-                if !exercise.points.tests.contains_key(*name) {
-                    problems.push(format!(
-                        "hidden test `{name}` is missing from grader/suites/{}.toml (it counts 1 point, with no hint)",
-                        exercise.topic
-                    ));
-                }
-            }
-            for name in exercise.points.tests.keys() {
-                if !listed.contains(&name.as_str()) {
-                    problems.push(format!(
-                        "grader/suites/{}.toml lists `{name}`, which the hidden suite does not have",
-                        exercise.topic
-                    ));
-                }
-            }
-            // When an exercise does not build, its tests are read from the
-            // suite's source (`#[test] fn name`); that reading must be right.
-            let mut declared: Vec<&str> =
-                exercise.declared_tests.iter().map(String::as_str).collect();
-            let mut sorted = listed.clone();
-            declared.sort_unstable();
-            sorted.sort_unstable();
-            if declared != sorted {
-                problems.push(format!(
-                    "the suite's source declares tests {declared:?} but its binary lists {sorted:?}; \
-                     write each test as a plain `#[test] fn name` (no macros, no modules)"
-                ));
-            }
-        }
-
-        check_graded("the stub", &stub, &mut problems);
-        if stub.score > 0 {
-            let free: Vec<&str> = stub
-                .hidden()
-                .filter(|t| t.passed())
-                .map(|t| t.name.as_str())
-                .collect();
-            problems.push(format!(
-                "the stub scores {} points (it passes {})",
-                stub.score,
-                free.join(", ")
-            ));
-        }
-
-        let mut mutant_checks = Vec::new();
-        for (round, (name, src)) in mutants[&exercise.number].iter().enumerate() {
-            let result = find(&format!("mutants-{}", round + 1), exercise).expect("mutants graded");
-            let bug = fs::read_to_string(src.join("lib.rs"))
-                .ok()
-                .and_then(|text| text.lines().next().map(str::to_string))
-                .unwrap_or_default();
-            if !bug.trim_start().starts_with("// BUG:") {
-                problems.push(format!(
-                    "mutant `{name}` does not start with a `// BUG: ...` line naming its bug"
-                ));
-            }
-            check_graded(&format!("mutant `{name}`"), &result, &mut problems);
-            // Tests after the first failure are skipped (`Scope::UntilCaught`).
-            let retries = (1..=RETRIES).filter_map(|attempt| {
-                find(&format!("mutants-{}-retry-{attempt}", round + 1), exercise)
-            });
-            let caught_by = std::iter::once(result.clone())
-                .chain(retries)
-                .find_map(|graded| {
-                    graded
-                        .hidden()
-                        .find(|t| !t.passed() && !matches!(t.outcome, Outcome::NotRun { .. }))
-                        .map(|t| (t.name.clone(), t.outcome.verdict()))
-                });
-            if result.status == ExerciseStatus::Graded && caught_by.is_none() {
-                problems.push(format!(
-                    "mutant `{name}` keeps full marks: no test catches it"
-                ));
-            }
-            mutant_checks.push(MutantCheck {
-                name: name.clone(),
-                bug: bug.trim_start_matches("// BUG:").trim().to_string(),
-                caught_by,
-            });
-        }
-        if mutant_checks.len() < MIN_MUTANTS {
-            problems.push(format!(
-                "{} mutants under grader/mutants/{}; the course asks for at least {MIN_MUTANTS}",
-                mutant_checks.len(),
-                exercise.topic
-            ));
-        }
-        checks.push(ExerciseCheck {
-            topic: exercise.topic.clone(),
-            hidden_tests,
-            max_score: solution.max_score,
-            solution_score: solution.score,
-            solution_visible: (
-                solution.visible().filter(|t| t.passed()).count(),
-                solution.visible().count(),
-            ),
-            stub_score: stub.score,
-            mutants: mutant_checks,
-            problems,
-        });
+/// Checks one exercise: its solution, its points table, its stub, its mutants.
+fn check_exercise(exercise: &Exercise, found: &[Found], graded: &[Graded]) -> ExerciseCheck {
+    let first = |subject: &Subject| {
+        results_of(graded, exercise, subject)
+            .find(|g| g.attempt == 0)
+            .map(|g| g.result.clone())
+    };
+    let solution = first(&Subject::Solution).expect("the solutions were graded");
+    let stub = first(&Subject::Stub).expect("the stubs were graded");
+    let mut problems = Vec::new();
+    check_solution(&solution, &mut problems);
+    if solution.status == ExerciseStatus::Graded {
+        check_points_table(exercise, &solution, &mut problems);
     }
-    Ok(checks)
+    check_stub(&stub, &mut problems);
+    let mutants: Vec<MutantCheck> = found
+        .iter()
+        .map(|f| check_mutant(exercise, f, graded, &mut problems))
+        .collect();
+    if mutants.len() < MIN_MUTANTS {
+        problems.push(format!(
+            "{} mutants under grader/suites/{}/mutants; the course asks for at least {MIN_MUTANTS}",
+            mutants.len(),
+            exercise.topic
+        ));
+    }
+    ExerciseCheck {
+        topic: exercise.topic.clone(),
+        hidden_tests: solution.hidden().count(),
+        max_score: solution.max_score,
+        solution_score: solution.score,
+        solution_visible: (
+            solution.visible().filter(|t| t.passed()).count(),
+            solution.visible().count(),
+        ),
+        stub_score: stub.score,
+        mutants,
+        problems,
+    }
+}
+
+/// The solution builds, has hidden tests and passes every test.
+fn check_solution(solution: &ExerciseResult, problems: &mut Vec<String>) {
+    check_graded("the solution", solution, problems);
+    if solution.status == ExerciseStatus::Graded && solution.hidden().count() == 0 {
+        problems.push("the hidden suite has no tests".to_string());
+    }
+    for test in solution.tests.iter().filter(|t| !t.passed()) {
+        let kind = match test.visibility {
+            Visibility::Hidden => "hidden",
+            Visibility::Visible => "visible",
+        };
+        problems.push(format!(
+            "the solution fails {kind} test `{}`: {}{}",
+            test.name,
+            test.outcome.verdict(),
+            first_line(&test.output)
+        ));
+    }
+}
+
+/// The points table lists exactly the suite's tests, and the suite's source
+/// declares them as the binary lists them.
+fn check_points_table(exercise: &Exercise, solution: &ExerciseResult, problems: &mut Vec<String>) {
+    let points = exercise.points_path();
+    let listed: Vec<&str> = solution.hidden().map(|t| t.name.as_str()).collect();
+    for name in &listed {
+        if !exercise.points.tests.contains_key(*name) {
+            problems.push(format!(
+                "hidden test `{name}` is missing from {} (it counts 1 point, with no hint)",
+                points.display()
+            ));
+        }
+    }
+    for name in exercise.points.tests.keys() {
+        if !listed.contains(&name.as_str()) {
+            problems.push(format!(
+                "{} lists `{name}`, which the hidden suite does not have",
+                points.display()
+            ));
+        }
+    }
+    // When an exercise does not build, its tests are read from the suite's
+    // source (`#[test] fn name`); that reading must be right.
+    let mut declared: Vec<&str> = exercise.declared_tests.iter().map(String::as_str).collect();
+    let mut sorted = listed;
+    declared.sort_unstable();
+    sorted.sort_unstable();
+    if declared != sorted {
+        problems.push(format!(
+            "the suite's source declares tests {declared:?} but its binary lists {sorted:?}; \
+             write each test as a plain `#[test] fn name` (no macros, no modules)"
+        ));
+    }
+}
+
+/// The stub builds and earns nothing.
+fn check_stub(stub: &ExerciseResult, problems: &mut Vec<String>) {
+    check_graded("the stub", stub, problems);
+    if stub.score > 0 {
+        let free: Vec<&str> = stub
+            .hidden()
+            .filter(|t| t.passed())
+            .map(|t| t.name.as_str())
+            .collect();
+        problems.push(format!(
+            "the stub scores {} points (it passes {})",
+            stub.score,
+            free.join(", ")
+        ));
+    }
+}
+
+/// A mutant names its bug, applies, builds and loses points in one of its
+/// gradings.
+fn check_mutant(
+    exercise: &Exercise,
+    found: &Found,
+    graded: &[Graded],
+    problems: &mut Vec<String>,
+) -> MutantCheck {
+    let name = &found.mutant.name;
+    if let Err(problem) = &found.bug {
+        problems.push(problem.clone());
+    }
+    if let Err(problem) = &found.applies {
+        problems.push(format!("mutant `{name}`: {problem}"));
+    }
+    let subject = Subject::Mutant(name.clone());
+    let mut results = results_of(graded, exercise, &subject).peekable();
+    if let Some(first) = results.peek() {
+        check_graded(&format!("mutant `{name}`"), &first.result, problems);
+    }
+    let graded_once = results
+        .peek()
+        .is_some_and(|g| g.result.status == ExerciseStatus::Graded);
+    // Tests after the first failure are skipped (`Scope::UntilCaught`).
+    let caught_by = results.find_map(|g| {
+        g.result
+            .hidden()
+            .find(|t| !t.passed() && !matches!(t.outcome, Outcome::NotRun { .. }))
+            .map(|t| (t.name.clone(), t.outcome.verdict()))
+    });
+    if graded_once && caught_by.is_none() {
+        problems.push(format!(
+            "mutant `{name}` keeps full marks: no test catches it"
+        ));
+    }
+    MutantCheck {
+        name: name.clone(),
+        bug: found.bug.clone().unwrap_or_default(),
+        broken: found.applies.clone().err(),
+        caught_by,
+    }
 }
 
 fn check_graded(what: &str, result: &ExerciseResult, problems: &mut Vec<String>) {
@@ -327,27 +435,6 @@ fn check_graded(what: &str, result: &ExerciseResult, problems: &mut Vec<String>)
     }
 }
 
-/// A submission made of the course's own sources: `source` picks each
-/// exercise's `src/` (or none).
-pub(crate) fn synthetic(
-    name: &str,
-    scope: Scope,
-    course: &Course,
-    exercises: &[&Exercise],
-    source: impl Fn(&Exercise) -> Option<PathBuf>,
-) -> Submission {
-    Submission {
-        scope,
-        exercise_folder: false,
-        student: name.to_string(),
-        source: course.root.clone(),
-        exercises: exercises
-            .iter()
-            .filter_map(|e| source(e).map(|src| (e.number.clone(), src)))
-            .collect(),
-    }
-}
-
 fn first_line(text: &str) -> String {
     text.lines()
         .find(|l| !l.trim().is_empty() && !l.starts_with("seed: "))
@@ -360,4 +447,49 @@ fn indent(text: &str, prefix: &str) -> String {
         .map(|l| format!("{prefix}{l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mutant_whose_patch_does_not_apply_is_a_problem_that_names_it() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let course = Course::load(&root).expect("the course loads");
+        let exercise = &course.exercises[0];
+        let patch = exercise.grader_dir().join("mutants/drifted.patch");
+        let found = Found {
+            mutant: Mutant {
+                name: "drifted".to_string(),
+                patch: patch.clone(),
+            },
+            bug: Ok("a bug".to_string()),
+            applies: Err(format!("{} no longer applies", patch.display())),
+        };
+        let mut problems = Vec::new();
+        let check = check_mutant(exercise, &found, &[], &mut problems);
+        assert!(check.broken.is_some() && check.caught_by.is_none());
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("drifted.patch no longer applies")),
+            "{problems:?}"
+        );
+        let line = ExerciseCheck {
+            topic: exercise.topic.clone(),
+            hidden_tests: 1,
+            max_score: 1,
+            solution_score: 1,
+            solution_visible: (0, 0),
+            stub_score: 0,
+            mutants: vec![check],
+            problems,
+        }
+        .render();
+        assert!(
+            line.starts_with("FAIL") && line.contains("PATCH DOES NOT APPLY"),
+            "{line}"
+        );
+    }
 }

@@ -40,8 +40,9 @@ fn verify_repeat_measures_the_solution_and_every_mutant() {
     let rows = rows(json.path());
     let mutants = std::fs::read_dir(
         common::course()
-            .join("grader/mutants")
-            .join(common::topic("02")),
+            .join("grader/suites")
+            .join(common::topic("02"))
+            .join("mutants"),
     )
     .expect("02 has mutants")
     .count();

@@ -1,6 +1,7 @@
 //! The course holds: `grader verify` passes. Every solution scores full
 //! marks on its hidden and visible tests, every stub scores zero on its
-//! hidden tests, every mutant under `grader/mutants` loses points, and the
+//! hidden tests, every mutant (`grader/suites/NN-topic/mutants/*.patch`) applies to its
+//! solution and loses points, and the
 //! points tables match the suites.
 //!
 //! This is how `cargo test` at the root runs the course author's check. It

@@ -20,7 +20,7 @@ pub mod progress;
 pub mod proof;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use rand;
@@ -302,6 +302,100 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
         text.clone()
     } else {
         "<non-string panic payload>".to_string()
+    }
+}
+
+/// The limit most hidden tests give [`check`]: a correct run takes well
+/// under a second, a hang is reported after this.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// Joins `handle` if it finishes within `limit`; otherwise fails with `what`.
+/// A panic in the thread is passed on with its own message.
+pub fn join_within<T>(handle: JoinHandle<T>, limit: Duration, what: &str) -> T {
+    assert!(
+        eventually(limit, || handle.is_finished()),
+        "still blocked after {limit:?}: {what}"
+    );
+    match handle.join() {
+        Ok(value) => value,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+/// Joins every handle within one shared deadline (see [`join_within`]).
+pub fn join_all_within<T>(handles: Vec<JoinHandle<T>>, limit: Duration, what: &str) -> Vec<T> {
+    let deadline = Instant::now() + limit;
+    handles
+        .into_iter()
+        .map(|handle| {
+            join_within(
+                handle,
+                deadline.saturating_duration_since(Instant::now()),
+                what,
+            )
+        })
+        .collect()
+}
+
+/// A meeting point for `need` parties. [`Rendezvous::arrive`] waits until
+/// all have arrived and returns true, or gives up after a deadline, breaks
+/// the rendezvous for everyone and returns false. It can only succeed if
+/// `need` callers are inside it at the same time, which is how a suite
+/// proves that threads truly run concurrently, without measuring speed.
+pub struct Rendezvous {
+    need: usize,
+    // (arrived so far, broken)
+    state: std::sync::Mutex<(usize, bool)>,
+    all_here: std::sync::Condvar,
+}
+
+impl Rendezvous {
+    /// A rendezvous of `need` parties.
+    pub fn new(need: usize) -> Rendezvous {
+        Rendezvous {
+            need,
+            state: std::sync::Mutex::new((0, false)),
+            all_here: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Arrives and waits for the others, at most `limit`; false if they did
+    /// not all come (then the rendezvous stays broken for everyone).
+    pub fn arrive(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.1 {
+            return false;
+        }
+        state.0 += 1;
+        while state.0 < self.need && !state.1 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (next, _) = self
+                .all_here
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            if Instant::now() >= deadline && state.0 < self.need {
+                state.1 = true;
+            }
+        }
+        self.all_here.notify_all();
+        !state.1
+    }
+}
+
+/// Waits until `go` reaches `round`, spinning briefly first so that the
+/// threads released by one store start their next step at nearly the same
+/// instant (a barrier wakes its parties one by one, microseconds apart).
+pub fn start_together(go: &AtomicUsize, round: usize) {
+    let mut spins = 0_u32;
+    while go.load(Ordering::SeqCst) < round {
+        spins += 1;
+        if spins.is_multiple_of(64) {
+            thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
     }
 }
 
