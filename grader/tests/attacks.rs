@@ -99,8 +99,19 @@ fn marked_tmp_files() -> Vec<String> {
         .collect()
 }
 
+/// Removes what an earlier run left (one with `--no-sandbox`, say), so the
+/// checks below see only this run's damage.
+fn clear_earlier_damage() {
+    for name in marked_tmp_files() {
+        let path = Path::new("/tmp").join(name);
+        let _ = fs::remove_dir_all(&path);
+        let _ = fs::remove_file(&path);
+    }
+}
+
 #[test]
 fn hostile_submissions_earn_nothing_and_damage_nothing() {
+    clear_earlier_damage();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let class = tempfile::tempdir().unwrap();
