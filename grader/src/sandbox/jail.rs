@@ -150,7 +150,8 @@ fn launch(spec: &JailSpec) -> Result<i32, String> {
         outside
     };
     if spec.isolation.namespaces {
-        enter_namespaces(spec, uid, gid)?;
+        enter_namespaces(uid, gid)?;
+        set_up_box(spec)?;
     }
     // SAFETY: this process is single-threaded (the jail starts no threads).
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
@@ -174,7 +175,10 @@ pub(crate) fn drop_to(id: u32) -> Result<(), String> {
     prctl::set_dumpable(true).map_err(|e| format!("dumpable: {e}"))
 }
 
-fn enter_namespaces(spec: &JailSpec, uid: Uid, gid: Gid) -> Result<(), String> {
+/// Enters new user, mount, PID (for children), network, IPC and UTS
+/// namespaces, maps `uid`/`gid` to [`INSIDE_ID`] and makes every mount
+/// private to the new mount namespace.
+pub(crate) fn enter_namespaces(uid: Uid, gid: Gid) -> Result<(), String> {
     unshare(
         CloneFlags::CLONE_NEWUSER
             | CloneFlags::CLONE_NEWNS
@@ -197,7 +201,11 @@ fn enter_namespaces(spec: &JailSpec, uid: Uid, gid: Gid) -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| format!("make mounts private: {e}"))?;
+    .map_err(|e| format!("make mounts private: {e}"))
+}
+
+/// Inside the new namespaces: the private tmp, a hostname, loopback up.
+fn set_up_box(spec: &JailSpec) -> Result<(), String> {
     let options = format!(
         "size={},mode=0700,uid={INSIDE_ID},gid={INSIDE_ID}",
         spec.limits.file_bytes
@@ -212,6 +220,18 @@ fn enter_namespaces(spec: &JailSpec, uid: Uid, gid: Gid) -> Result<(), String> {
     .map_err(|e| format!("mount the private tmp: {e}"))?;
     let _ = nix::unistd::sethostname("interleave");
     loopback_up()
+}
+
+/// Mounts a `/proc` of the current PID namespace.
+pub(crate) fn mount_proc() -> Result<(), String> {
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| format!("mount /proc: {e}"))
 }
 
 /// Brings up `lo` in the new network namespace (it starts down), so tests
@@ -274,14 +294,7 @@ fn prepare_init(spec: &JailSpec) -> Result<(), String> {
     if spec.isolation.namespaces {
         prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| format!("pdeathsig: {e}"))?;
         if spec.isolation.own_proc {
-            mount(
-                Some("proc"),
-                "/proc",
-                Some("proc"),
-                MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-                None::<&str>,
-            )
-            .map_err(|e| format!("mount /proc: {e}"))?;
+            mount_proc()?;
         }
     } else {
         prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;

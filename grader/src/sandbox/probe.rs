@@ -5,8 +5,6 @@
 use std::fmt;
 use std::process::Stdio;
 
-use nix::mount::{MsFlags, mount};
-use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{ForkResult, fork};
 use serde::{Deserialize, Serialize};
 
@@ -269,37 +267,8 @@ fn try_namespaces() -> Result<(), String> {
     if nix::unistd::geteuid().is_root() {
         super::jail::drop_to(65534)?;
     }
-    let uid = nix::unistd::geteuid();
-    unshare(
-        CloneFlags::CLONE_NEWUSER
-            | CloneFlags::CLONE_NEWNS
-            | CloneFlags::CLONE_NEWPID
-            | CloneFlags::CLONE_NEWNET
-            | CloneFlags::CLONE_NEWIPC
-            | CloneFlags::CLONE_NEWUTS,
-    )
-    .map_err(|e| format!("unshare: {e}"))?;
-    std::fs::write("/proc/self/uid_map", format!("1000 {uid} 1\n"))
-        .map_err(|e| format!("uid_map: {e}"))?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| format!("private mounts: {e}"))?;
-    let ok = in_child(|| {
-        mount(
-            Some("proc"),
-            "/proc",
-            Some("proc"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            None::<&str>,
-        )
-        .is_ok()
-    });
-    if ok {
+    super::jail::enter_namespaces(nix::unistd::geteuid(), nix::unistd::getegid())?;
+    if in_child(|| super::jail::mount_proc().is_ok()) {
         Ok(())
     } else {
         Err("cannot mount a /proc in a new PID namespace".to_string())
