@@ -3,7 +3,9 @@
 //! - `INTERLEAVE_CHAOS`: unset or `on` turns on `noise`, `lockdep` and
 //!   `monitor`; `all` adds `spurious`; `off` turns everything off (the
 //!   stand-in then behaves like `parking_lot`); otherwise a comma-separated
-//!   subset of `noise`, `spurious`, `lockdep`, `monitor`. Spurious wakeups are
+//!   subset of `noise`, `spurious`, `std-spurious`, `lockdep`, `monitor`.
+//!   `std-spurious` (on by default) wakes the `std` twins' Condvar waits and
+//!   `park`s early now and then, as `std` allows. Spurious wakeups are
 //!   off by default because `parking_lot` promises its `Condvar` has none: a
 //!   lone waiter behind `if` is correct under that promise, and grading must
 //!   never fail correct code.
@@ -32,6 +34,10 @@ pub(crate) struct Config {
     pub noise: bool,
     /// Condvar waits that sometimes return without a notification.
     pub spurious: bool,
+    /// `std` Condvar waits and `park`s that sometimes return without a
+    /// notification (the twins of `std::sync` and `std::thread`: `std`
+    /// allows spurious wakeups, so correct `std` code survives them).
+    pub std_spurious: bool,
     /// The lock-order graph.
     pub lockdep: bool,
     /// The background thread that reports threads blocked for too long.
@@ -68,6 +74,7 @@ impl Config {
         let mut config = Config {
             noise: true,
             spurious: false,
+            std_spurious: true,
             lockdep: true,
             monitor: true,
             seed: 0,
@@ -88,24 +95,27 @@ impl Config {
             Ok("off") | Ok("0") => {
                 config.noise = false;
                 config.spurious = false;
+                config.std_spurious = false;
                 config.lockdep = false;
                 config.monitor = false;
             }
             Ok(list) => {
                 config.noise = false;
                 config.spurious = false;
+                config.std_spurious = false;
                 config.lockdep = false;
                 config.monitor = false;
                 for item in list.split(',').map(str::trim) {
                     match item {
                         "noise" => config.noise = true,
                         "spurious" => config.spurious = true,
+                        "std-spurious" => config.std_spurious = true,
                         "lockdep" => config.lockdep = true,
                         "monitor" => config.monitor = true,
                         "" => {}
                         other => panic!(
                             "{CHAOS_VAR}: unknown feature {other:?} \
-                             (use on, off, or a list of noise,spurious,lockdep,monitor)"
+                             (use on, off, or a list of noise,spurious,std-spurious,lockdep,monitor)"
                         ),
                     }
                 }
@@ -146,7 +156,7 @@ impl Config {
 
     /// Whether any bookkeeping at all is needed.
     pub fn any(&self) -> bool {
-        self.noise || self.spurious || self.lockdep || self.monitor
+        self.noise || self.spurious || self.std_spurious || self.lockdep || self.monitor
     }
 }
 

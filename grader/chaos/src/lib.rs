@@ -26,6 +26,11 @@
 //! `INTERLEAVE_CHAOS=off` turns everything off; see [`CHAOS_VAR`] and
 //! [`TUNE_VAR`] for finer control.
 //!
+//! [`std_twin`] holds twins of `std::sync`, `std::sync::atomic` and
+//! `std::thread` with the same noise, lock-order graph and hang reports, for
+//! code that does not go through `parking_lot` (the grader points a
+//! submission's `std::sync` and `std::thread` paths at it).
+//!
 //! [`Once`], [`OnceState`] and the recursive reader-writer lock are
 //! `parking_lot`'s own, uninstrumented.
 
@@ -35,6 +40,20 @@ mod monitor;
 mod raw;
 mod report;
 mod threads;
+
+pub mod std_twin;
+
+/// `core` with the twins of [`std_twin::sync::atomic`] in place of
+/// `core::sync::atomic` (the grader rewrites `core::sync` paths here).
+pub mod core_twin {
+    pub use ::core::*;
+
+    /// `core::sync`, with the atomic twins.
+    pub mod sync {
+        pub use crate::std_twin::sync::atomic;
+        pub use ::core::sync::*;
+    }
+}
 
 pub use config::{CHAOS_VAR, SEED_VAR, TUNE_VAR, seed};
 pub use raw::{RawCondvar, RawFairMutex, RawMutex, RawRwLock};

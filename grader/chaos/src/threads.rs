@@ -191,6 +191,23 @@ impl Local {
         }
     }
 
+    /// Noise that never sleeps: a yield, as often as [`Local::noise`]
+    /// would do anything. For points inside code that may spin (a
+    /// `yield_now` loop must keep using CPU, or the suites' busy-wait
+    /// probes would take it for a blocked thread).
+    pub(crate) fn yield_noise(&self) {
+        let config = config();
+        if !config.noise {
+            return;
+        }
+        let n = self.events.get() + 1;
+        self.events.set(n);
+        let scale = 1 + n / config.decay;
+        if hit(self.next(), config.yield_one_in * scale) {
+            std::thread::yield_now();
+        }
+    }
+
     fn sleep(&self, time: Duration) {
         self.slept.set(self.slept.get() + time);
         std::thread::sleep(time);
@@ -247,6 +264,16 @@ fn splitmix(state: &mut u64) -> u64 {
 
 thread_local! {
     static LOCAL: Local = Local::new();
+}
+
+/// One noise point on the calling thread (see [`Local::noise`]).
+pub(crate) fn noise() {
+    with(|local| local.noise());
+}
+
+/// One noise point that never sleeps (see [`Local::yield_noise`]).
+pub(crate) fn yield_noise() {
+    with(|local| local.yield_noise());
 }
 
 /// Runs `f` with this thread's state, unless the stand-in is off or the
