@@ -204,9 +204,10 @@ pub fn rebuild_with_real_parking_lot(
                     .find(|l| l.starts_with("error"))
                     .unwrap_or("it did not compile");
                 binaries.note = Some(format!(
-                    "Graded with the real parking_lot: your code uses a part of parking_lot that \
-                     the grader's race-finding stand-in does not provide ({}). The real crate \
-                     shows fewer races, so passing here proves less.",
+                    "Graded with the real parking_lot and std: your code uses a part of \
+                     parking_lot or std::sync / std::thread that the grader's race-finding \
+                     stand-in does not provide ({}). The real crates show fewer races, so \
+                     passing here proves less.",
                     first.trim()
                 ));
                 Built::Ok(binaries)

@@ -36,6 +36,7 @@ pub mod sandbox;
 pub mod score;
 pub mod sync;
 pub mod synthetic;
+pub mod twin_paths;
 pub mod verify;
 
 use std::fmt;

@@ -23,6 +23,10 @@ pub const MAX_TOTAL_BYTES: u64 = 2 * 1024 * 1024;
 pub const MAX_FILES: usize = 200;
 /// Name of the hidden suite's test target in a scratch crate.
 pub const HIDDEN_TARGET: &str = "hidden";
+/// Folder of a scratch crate that keeps, for the build's second try with the
+/// real `parking_lot`, the files whose `std` paths were pointed at the chaos
+/// stand-in's twins (as they were before).
+pub const UNTWINNED_DIR: &str = "untwinned-src";
 
 /// Which `parking_lot` the scratch crates are built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -456,6 +460,7 @@ pub fn use_real_parking_lot(
         if let Prepared::Ready { crate_dir } = &entry.state
             && numbers.contains(&entry.exercise.number)
         {
+            restore_std_paths(crate_dir)?;
             let manifest = scratch_manifest(course, &entry.exercise, LockBackend::Real);
             write_if_changed(&crate_dir.join("Cargo.toml"), manifest.as_bytes())?;
         }
@@ -677,6 +682,11 @@ fn write_crate(
         with_forbid.extend_from_slice(&body);
         *lib = with_forbid;
     }
+    let untwinned = match backend {
+        LockBackend::Chaos => point_std_at_twins(&mut src),
+        LockBackend::Real => BTreeMap::new(),
+    };
+    sync_tree(&crate_dir.join(UNTWINNED_DIR), &untwinned)?;
     sync_tree(&crate_dir.join("src"), &src)?;
 
     let mut tests = BTreeMap::new();
@@ -697,6 +707,41 @@ fn write_crate(
 
     let manifest = scratch_manifest(course, exercise, backend);
     write_if_changed(&crate_dir.join("Cargo.toml"), manifest.as_bytes())
+}
+
+/// Points the `std::sync`, `std::thread` and `core::sync` paths of every
+/// `.rs` file in `src` at the chaos stand-in's twins of them (see
+/// [`twin_paths`](crate::twin_paths); every line stays where it was). Returns
+/// the changed files as they were.
+fn point_std_at_twins(src: &mut BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut originals = BTreeMap::new();
+    for (rel, content) in src.iter_mut() {
+        let Ok(text) = std::str::from_utf8(content) else {
+            continue;
+        };
+        if let Some(rewritten) = crate::twin_paths::rewrite(text) {
+            originals.insert(
+                rel.clone(),
+                std::mem::replace(content, rewritten.into_bytes()),
+            );
+        }
+    }
+    originals
+}
+
+/// Undoes [`point_std_at_twins`] in a scratch crate (for the real
+/// `parking_lot`, which has no twins).
+fn restore_std_paths(crate_dir: &Path) -> Result<(), Error> {
+    let kept = crate_dir.join(UNTWINNED_DIR);
+    if !kept.is_dir() {
+        return Ok(());
+    }
+    let mut originals = BTreeMap::new();
+    gather_files(&kept, Path::new(""), &mut originals)?;
+    for (rel, content) in originals {
+        write_if_changed(&crate_dir.join("src").join(rel), &content)?;
+    }
+    Ok(())
 }
 
 /// The manifest of a scratch crate.
