@@ -853,3 +853,74 @@ fn try_acquire_never_blocks() {
         assert!(!got, "try_acquire took a permit that another thread holds");
     });
 }
+
+// ---------------------------------------------------------------------------
+// Added for issue 13: a release that arrives between the permit check and
+// the wait.
+
+/// Round trips of the hand-over test, per semaphore kind.
+const HAND_OVERS: usize = 3000;
+/// No round trip for this long means both threads are stuck (a correct run
+/// makes thousands of round trips per second, even on a loaded machine).
+const NO_PROGRESS: Duration = Duration::from_secs(3);
+
+fn hand_over<S: Sem>() {
+    // Two semaphores with no permit free, one per direction (a bounded
+    // semaphore starts with its one permit used up, so `give` is accepted).
+    let empty = || {
+        let sem = S::with_permits(1);
+        sem.take().forget();
+        sem
+    };
+    let (ping, pong) = (Arc::new(empty()), Arc::new(empty()));
+    let trips = Arc::new(AtomicUsize::new(0));
+    // Detached threads: when a wakeup is lost both block for good, and the
+    // test must still end.
+    {
+        let (ping, pong, trips) = (ping.clone(), pong.clone(), trips.clone());
+        thread::spawn(move || {
+            for _ in 0..HAND_OVERS {
+                pong.give();
+                ping.take().forget();
+                trips.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    }
+    thread::spawn(move || {
+        for _ in 0..HAND_OVERS {
+            pong.take().forget();
+            ping.give();
+        }
+    });
+    let mut seen = 0;
+    let mut since = Instant::now();
+    while seen < HAND_OVERS {
+        thread::sleep(Duration::from_millis(20));
+        let now = trips.load(Ordering::SeqCst);
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        }
+        assert!(
+            since.elapsed() < NO_PROGRESS,
+            "{}: two threads handing a permit back and forth over two semaphores got stuck \
+             after {seen} of {HAND_OVERS} round trips: each waits in acquire for a permit the \
+             other has already released. A release that comes between acquire's check for a \
+             permit and its wait was lost (check and wait under one lock, without unlocking \
+             in between)",
+            S::KIND
+        );
+    }
+}
+
+/// Two threads hand one permit back and forth over two semaphores thousands
+/// of times: each release lands while the other thread is on its way into
+/// `acquire`. Catches an `acquire` that checks for a permit, unlocks, and
+/// locks again to wait without re-checking (the release in between is lost
+/// and both threads block for good).
+#[test]
+fn a_release_during_acquire_is_never_lost() {
+    check(LIMIT, || {
+        hand_over::<Semaphore>();
+        hand_over::<BoundedSemaphore>();
+    });
+}

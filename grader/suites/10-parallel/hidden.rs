@@ -540,3 +540,49 @@ fn a_panic_in_f_reaches_the_caller() {
         assert!(catch_unwind(|| pool_map(&items, 4, 3, fail_on_7)).is_err());
     });
 }
+
+// ---------------------------------------------------------------------------
+// Added for issue 13: many small chunk claims racing.
+
+/// Rounds of the many-small-claims tests.
+const CLAIM_ROUNDS: usize = 24;
+
+/// With chunks of one or two items and up to 8 threads, hundreds of claims
+/// race for the next chunk: every item must still be handed to exactly one
+/// thread. Catches a chunk counter read and advanced in two steps (an atomic
+/// `load` then a `store`, or a lock taken twice), which lets two threads
+/// claim the same chunk.
+#[test]
+fn pool_map_hands_out_each_of_many_small_chunks_exactly_once() {
+    check(LIMIT, || {
+        let mut rng = harness::rng();
+        for _ in 0..CLAIM_ROUNDS {
+            let len = rng.random_range(200..=500);
+            let threads = rng.random_range(4..=8);
+            let chunk = rng.random_range(1..=2);
+            let items: Vec<usize> = (0..len).collect();
+            let calls: Vec<AtomicUsize> = (0..len).map(|_| AtomicUsize::new(0)).collect();
+            let results = pool_map(&items, threads, chunk, |&i| {
+                calls[i].fetch_add(1, Ordering::SeqCst);
+                i * 3
+            });
+            let twice: Vec<usize> = (0..len)
+                .filter(|&i| calls[i].load(Ordering::SeqCst) > 1)
+                .collect();
+            assert!(
+                twice.is_empty(),
+                "pool_map({len} items, {threads} threads, chunks of {chunk}) called f more \
+                 than once for {} items (first: {:?}): two threads claimed the same chunk. \
+                 Claiming the next chunk must be one atomic step (e.g. fetch_add), not a read \
+                 followed by a write",
+                twice.len(),
+                &twice[..twice.len().min(5)]
+            );
+            let expected: Vec<usize> = items.iter().map(|&i| i * 3).collect();
+            assert_eq!(
+                results, expected,
+                "pool_map({len} items, {threads} threads, chunks of {chunk}): wrong results or order"
+            );
+        }
+    });
+}
