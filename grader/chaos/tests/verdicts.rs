@@ -362,3 +362,107 @@ fn off_turns_every_check_off() {
     let out = run_child(NAME, &[(chaos::CHAOS_VAR, "off")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+// ---------------------------------------------------------------------------
+// The std twins get the same verdicts.
+
+mod std_twins {
+    use super::{in_child, run_child, stderr};
+    use chaos::std_twin::sync::{Arc, Condvar, Mutex};
+    use chaos::std_twin::thread;
+    use std::time::{Duration, Instant};
+
+    /// Two threads take two `std` mutexes in opposite orders, one after the
+    /// other: reported as a possible deadlock, in the same words.
+    #[test]
+    fn opposite_orders_of_std_mutexes_are_reported() {
+        const NAME: &str = "std_twins::opposite_orders_of_std_mutexes_are_reported";
+        if in_child(NAME) {
+            let a = Arc::new(Mutex::new(0));
+            let b = Arc::new(Mutex::new(0));
+            for (name, x, y) in [("t1", &a, &b), ("t2", &b, &a)] {
+                let (x, y) = (Arc::clone(x), Arc::clone(y));
+                thread::Builder::new()
+                    .name(name.into())
+                    .spawn(move || {
+                        let _x = x.lock().unwrap();
+                        let _y = y.lock().unwrap();
+                    })
+                    .unwrap()
+                    .join()
+                    .unwrap();
+            }
+            return;
+        }
+        let out = run_child(NAME, &[]);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(chaos::LOCK_ORDER_EXIT_CODE),
+            "{err}"
+        );
+        assert!(
+            err.contains("possible deadlock (locks taken in opposite orders)"),
+            "{err}"
+        );
+        assert!(err.contains("thread `t1` takes lock A"), "{err}");
+        // The locations are the callers' lines, not the twin's.
+        assert!(
+            err.contains("tests/verdicts.rs:") && !err.contains("std_twin/"),
+            "{err}"
+        );
+    }
+
+    /// A `std` waiter that nobody notifies is reported by the hang monitor.
+    #[test]
+    fn a_std_waiter_never_notified_is_reported() {
+        const NAME: &str = "std_twins::a_std_waiter_never_notified_is_reported";
+        if in_child(NAME) {
+            let pair = Arc::new((Mutex::new(false), Condvar::new()));
+            let waiter = Arc::clone(&pair);
+            thread::Builder::new()
+                .name("waiter".into())
+                .spawn(move || {
+                    let mut ready = waiter.0.lock().unwrap();
+                    while !*ready {
+                        ready = waiter.1.wait(ready).unwrap();
+                    }
+                })
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(800));
+            return;
+        }
+        let out = run_child(
+            NAME,
+            &[
+                (chaos::CHAOS_VAR, "monitor"),
+                (chaos::TUNE_VAR, "hang_ms=200"),
+            ],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("thread `waiter` waits"), "{err}");
+    }
+
+    /// By default (`std-spurious`), a `std` Condvar wait with nobody to
+    /// notify it returns anyway, as `std` allows: a lone `if` around it is
+    /// caught.
+    #[test]
+    fn std_condvar_waits_wake_spuriously_by_default() {
+        const NAME: &str = "std_twins::std_condvar_waits_wake_spuriously_by_default";
+        if in_child(NAME) {
+            let lock = Mutex::new(());
+            let cv = Condvar::new();
+            let start = Instant::now();
+            let mut guard = lock.lock().unwrap();
+            for _ in 0..8 {
+                guard = cv.wait(guard).unwrap();
+            }
+            drop(guard);
+            assert!(start.elapsed() < Duration::from_secs(5));
+            return;
+        }
+        let out = run_child(NAME, &[(chaos::TUNE_VAR, "spurious=1")]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}
