@@ -12,7 +12,8 @@
 //! - `INTERLEAVE_SEED`: the seed of the per-thread noise generators (the same
 //!   variable that replays a hidden suite's randomized inputs).
 //! - `INTERLEAVE_CHAOS_TUNE`: comma-separated `key=value` overrides of the
-//!   numbers below, for measurements (`yield=8,sleep=64,stall=2048,...`).
+//!   numbers below, for measurements (`yield=8,sleep=64,stall=2048,...`,
+//!   `wait_stall=0` to turn off the stall before a lock at a wait site).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -65,6 +66,11 @@ pub(crate) struct Config {
     pub spurious_one_in: u64,
     /// How long a spuriously woken wait blocks at most before it returns.
     pub spurious_max_us: u64,
+    /// Before a lock at a site whose guard later went into a Condvar wait,
+    /// stall one time in `wait_stall_one_in` (0: never).
+    pub wait_stall_one_in: u64,
+    /// Longest such stall, in microseconds.
+    pub wait_stall_us: u64,
     /// A thread blocked this long is reported by the monitor.
     pub hang_after: Duration,
 }
@@ -87,6 +93,8 @@ impl Config {
             sleep_budget: Duration::from_millis(40),
             spurious_one_in: 4,
             spurious_max_us: 1000,
+            wait_stall_one_in: 2,
+            wait_stall_us: 1000,
             hang_after: Duration::from_millis(1500),
         };
         match std::env::var(CHAOS_VAR).as_deref().map(str::trim) {
@@ -140,6 +148,8 @@ impl Config {
                     "spurious" => config.spurious_one_in = value,
                     "spurious_us" => config.spurious_max_us = value,
                     "hang_ms" => config.hang_after = Duration::from_millis(value),
+                    "wait_stall" => config.wait_stall_one_in = value,
+                    "wait_stall_us" => config.wait_stall_us = value,
                     other => panic!("{TUNE_VAR}: unknown key {other:?}"),
                 }
             }

@@ -40,6 +40,7 @@ mod monitor;
 mod raw;
 mod report;
 mod threads;
+mod wait_sites;
 
 pub mod std_twin;
 

@@ -30,6 +30,9 @@ type RwGuard = <parking_lot::RawRwLock as lock_api::RawRwLock>::SharedGuard;
 fn before_lock(id: LockId, kind: LockKind, at: Loc) {
     threads::with(|local| {
         local.noise();
+        if config().wait_stall_one_in != 0 && crate::wait_sites::known(at) {
+            local.wait_site_stall();
+        }
         if !config().lockdep {
             return;
         }
@@ -305,6 +308,9 @@ impl RawCondvar {
         };
         threads::with(|local| {
             let at = local.pop_held(id).map(|h| h.at);
+            if let Some(at) = at {
+                crate::wait_sites::learn(at);
+            }
             WAIT_AT.with(|slot| slot.set(at));
             local.set_waiting(kind, id, at);
             let spurious = config().spurious && local.one_in(config().spurious_one_in);

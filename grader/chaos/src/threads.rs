@@ -208,6 +208,20 @@ impl Local {
         }
     }
 
+    /// Before a lock at a site whose guard has gone into a Condvar wait:
+    /// sometimes a longer stall (see `wait_sites`), from the same sleep
+    /// budget as the other noise.
+    pub(crate) fn wait_site_stall(&self) {
+        let config = config();
+        if !config.noise || self.slept.get() >= config.sleep_budget {
+            return;
+        }
+        if self.one_in(config.wait_stall_one_in) {
+            let stall = Duration::from_micros(1 + self.up_to(config.wait_stall_us));
+            self.sleep(stall);
+        }
+    }
+
     fn sleep(&self, time: Duration) {
         self.slept.set(self.slept.get() + time);
         std::thread::sleep(time);
