@@ -11,8 +11,8 @@ macro_rules! std_api {
             use root::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
             use root::sync::mpsc;
             use root::sync::{
-                Arc, Barrier, Condvar, LockResult, Mutex, MutexGuard, Once, OnceLock, RwLock,
-                TryLockError, WaitTimeoutResult,
+                Arc, Barrier, Condvar, LazyLock, LockResult, Mutex, MutexGuard, Once, OnceLock,
+                RwLock, TryLockError, WaitTimeoutResult,
             };
             use root::thread;
             use $root as root;
@@ -21,6 +21,7 @@ macro_rules! std_api {
             static TABLE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
             static INIT: Once = Once::new();
             static CELL: OnceLock<u32> = OnceLock::new();
+            static LAZY: LazyLock<Vec<u32>> = LazyLock::new(|| vec![1, 2]);
 
             fn first(guard: &MutexGuard<'_, Vec<u8>>) -> Option<u8> {
                 guard.first().copied()
@@ -126,6 +127,7 @@ macro_rules! std_api {
                 assert_eq!(leaders, 1);
                 assert!(INIT.is_completed());
                 assert_eq!(CELL.get(), Some(&9));
+                assert_eq!(LAZY.len() + LazyLock::force(&LAZY).len(), 4);
                 let (tx, rx) = mpsc::sync_channel::<u8>(1);
                 tx.try_send(1).unwrap();
                 assert!(matches!(tx.try_send(2), Err(mpsc::TrySendError::Full(2))));

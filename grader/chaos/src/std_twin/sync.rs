@@ -1,6 +1,6 @@
 //! Twins of `std::sync`: [`Mutex`], [`RwLock`], [`Condvar`], [`Barrier`],
-//! [`Once`], [`OnceLock`], [`mpsc`] and [`atomic`], over the stand-in's
-//! instrumented locks. Everything else (`Arc`, `Weak`, `LazyLock`, the error
+//! [`Once`], [`OnceLock`], [`LazyLock`], [`mpsc`] and [`atomic`], over the
+//! stand-in's instrumented locks. Everything else (`Arc`, `Weak`, the error
 //! types) is `std`'s own.
 
 pub use ::std::sync::*;
@@ -18,5 +18,5 @@ mod rwlock;
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};
-pub use once::{Once, OnceLock};
+pub use once::{LazyLock, Once, OnceLock};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};

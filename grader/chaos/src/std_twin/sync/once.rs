@@ -145,3 +145,42 @@ impl<T: PartialEq> PartialEq for OnceLock<T> {
 }
 
 impl<T: Eq> Eq for OnceLock<T> {}
+
+/// A value initialized on first access, as `std::sync::LazyLock`.
+pub struct LazyLock<T, F = fn() -> T> {
+    inner: std::sync::LazyLock<T, F>,
+}
+
+impl<T, F: FnOnce() -> T> LazyLock<T, F> {
+    /// A cell that runs `f` on first access.
+    pub const fn new(f: F) -> LazyLock<T, F> {
+        LazyLock {
+            inner: std::sync::LazyLock::new(f),
+        }
+    }
+
+    /// The value, initializing it if nobody has.
+    pub fn force(this: &LazyLock<T, F>) -> &T {
+        threads::noise();
+        std::sync::LazyLock::force(&this.inner)
+    }
+}
+
+impl<T, F: FnOnce() -> T> std::ops::Deref for LazyLock<T, F> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        LazyLock::force(self)
+    }
+}
+
+impl<T: Default> Default for LazyLock<T> {
+    fn default() -> LazyLock<T> {
+        LazyLock::new(T::default)
+    }
+}
+
+impl<T: fmt::Debug, F> fmt::Debug for LazyLock<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
