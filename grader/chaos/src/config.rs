@@ -64,6 +64,8 @@ pub(crate) struct Config {
     pub sleep_budget: Duration,
     /// One Condvar wait in `spurious_one_in` may return without a notification.
     pub spurious_one_in: u64,
+    /// Most spurious wakeups of `std` waits per thread.
+    pub std_spurious_max: u64,
     /// How long a spuriously woken wait blocks at most before it returns.
     pub spurious_max_us: u64,
     /// Before a lock at a site whose guard later went into a Condvar wait,
@@ -92,6 +94,7 @@ impl Config {
             decay: 1024,
             sleep_budget: Duration::from_millis(40),
             spurious_one_in: 4,
+            std_spurious_max: 2,
             spurious_max_us: 1000,
             wait_stall_one_in: 2,
             wait_stall_us: 1000,
@@ -147,6 +150,7 @@ impl Config {
                     "budget_ms" => config.sleep_budget = Duration::from_millis(value),
                     "spurious" => config.spurious_one_in = value,
                     "spurious_us" => config.spurious_max_us = value,
+                    "std_spurious_max" => config.std_spurious_max = value,
                     "hang_ms" => config.hang_after = Duration::from_millis(value),
                     "wait_stall" => config.wait_stall_one_in = value,
                     "wait_stall_us" => config.wait_stall_us = value,

@@ -109,6 +109,8 @@ pub(crate) struct Local {
     rng: Cell<u64>,
     slept: Cell<Duration>,
     events: Cell<u64>,
+    /// Spurious wakeups given to this thread's `std` waits so far.
+    std_spurious: Cell<u64>,
     episode: Cell<u64>,
 }
 
@@ -142,6 +144,7 @@ impl Local {
             rng: Cell::new(state),
             slept: Cell::new(Duration::ZERO),
             events: Cell::new(0),
+            std_spurious: Cell::new(0),
             episode: Cell::new(0),
         }
     }
@@ -220,6 +223,24 @@ impl Local {
             let stall = Duration::from_micros(1 + self.up_to(config.wait_stall_us));
             self.sleep(stall);
         }
+    }
+
+    /// Whether this `std` Condvar wait or `park` is to wake spuriously, and
+    /// after how long: one wait in `spurious_one_in`, at most
+    /// `std_spurious_max` times per thread. The cap matters: a spurious
+    /// wakeup also rescues a waiter whose notification was lost or went to
+    /// the wrong thread, so waking late waits too would hide those bugs,
+    /// while one early wakeup is all a lone `if` needs to go wrong.
+    pub(crate) fn std_spurious(&self) -> Option<Duration> {
+        let config = config();
+        if !config.std_spurious || self.std_spurious.get() >= config.std_spurious_max {
+            return None;
+        }
+        if !self.one_in(config.spurious_one_in) {
+            return None;
+        }
+        self.std_spurious.set(self.std_spurious.get() + 1);
+        Some(Duration::from_micros(self.up_to(config.spurious_max_us)))
     }
 
     fn sleep(&self, time: Duration) {

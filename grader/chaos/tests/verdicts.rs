@@ -462,7 +462,7 @@ mod std_twins {
             assert!(start.elapsed() < Duration::from_secs(5));
             return;
         }
-        let out = run_child(NAME, &[(chaos::TUNE_VAR, "spurious=1")]);
+        let out = run_child(NAME, &[(chaos::TUNE_VAR, "spurious=1,std_spurious_max=8")]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
 }

@@ -177,10 +177,5 @@ fn spurious_park() -> Option<Duration> {
     if !config.std_spurious {
         return None;
     }
-    threads::with(|local| {
-        local
-            .one_in(config.spurious_one_in)
-            .then(|| Duration::from_micros(local.up_to(config.spurious_max_us)))
-    })
-    .flatten()
+    threads::with(|local| local.std_spurious()).flatten()
 }
