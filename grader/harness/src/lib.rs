@@ -203,17 +203,20 @@ pub fn rng() -> StdRng {
 }
 
 /// CPU time (user + system) used so far by the calling thread.
-#[allow(unsafe_code)]
 pub fn thread_cpu_time() -> Duration {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID).expect("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed")
+}
+
+/// The time of one of the kernel's CPU-time clocks.
+#[allow(unsafe_code)]
+pub(crate) fn cpu_clock(clock: libc::clockid_t) -> Option<Duration> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec and the clock id is a
-    // constant the kernel supports on every Linux we run on.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    // SAFETY: `ts` is a valid, writable timespec; the kernel checks the id.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// Runs `f` on the calling thread and returns its result with the CPU time

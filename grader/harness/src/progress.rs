@@ -144,19 +144,9 @@ impl Progress {
     }
 }
 
-/// This process's CPU time (all threads), from the kernel's process clock.
-#[allow(unsafe_code)]
+/// This process's CPU time (all threads, ended ones too).
 pub fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    crate::cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID).unwrap_or_default()
 }
 
 /// CPU time so far, in nanoseconds, of the process `pid` (all its threads,
