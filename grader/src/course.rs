@@ -24,6 +24,10 @@ pub const SUITE_FILE: &str = "hidden.rs";
 pub const POINTS_FILE: &str = "points.toml";
 /// The mutants' folder in `grader/suites/NN-topic/`.
 pub const MUTANTS_DIR: &str = "mutants";
+/// The folder of an exercise's grader side that holds its reference
+/// variants: other correct solutions (on `std` primitives, say), as patches
+/// against the solution, that must score full marks.
+pub const REFERENCES_DIR: &str = "references";
 
 /// The course workspace.
 #[derive(Debug, Clone)]
@@ -79,6 +83,12 @@ impl Exercise {
     /// sorted by name.
     pub fn mutants(&self, course: &Course) -> Vec<Mutant> {
         Mutant::find(&course.root.join(self.grader_dir()).join(MUTANTS_DIR))
+    }
+
+    /// The reference variants (`grader/suites/NN-topic/references/*.patch`),
+    /// sorted by name.
+    pub fn references(&self, course: &Course) -> Vec<Mutant> {
+        Mutant::find(&course.root.join(self.grader_dir()).join(REFERENCES_DIR))
     }
 
     /// The code of a mutant: the solution's `lib.rs` with its patch applied,

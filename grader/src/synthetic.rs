@@ -20,6 +20,9 @@ pub enum Subject {
     Stub,
     /// The solution with the named mutant's patch applied.
     Mutant(String),
+    /// The solution with the named reference variant's patch applied (a
+    /// correct solution written another way).
+    Reference(String),
 }
 
 impl Subject {
@@ -28,7 +31,7 @@ impl Subject {
         match self {
             Subject::Solution => "solution",
             Subject::Stub => "stub",
-            Subject::Mutant(name) => name,
+            Subject::Mutant(name) | Subject::Reference(name) => name,
         }
     }
 
@@ -45,6 +48,14 @@ impl Subject {
                     .find(|m| &m.name == name)
                     .ok_or_else(|| format!("{} has no mutant named {name}", exercise.topic))?;
                 exercise.mutant_source(course, &mutant)
+            }
+            Subject::Reference(name) => {
+                let reference = exercise
+                    .references(course)
+                    .into_iter()
+                    .find(|r| &r.name == name)
+                    .ok_or_else(|| format!("{} has no reference named {name}", exercise.topic))?;
+                exercise.mutant_source(course, &reference)
             }
         }
     }

@@ -5,7 +5,9 @@
 //! - every mutant (`grader/suites/NN-topic/mutants/<bug>.patch`, first line
 //!   `BUG: ...`) applies to its solution, compiles and loses points;
 //! - each exercise has at least [`MIN_MUTANTS`] mutants;
-//! - each points table lists exactly the hidden suite's tests.
+//! - each points table lists exactly the hidden suite's tests;
+//! - every reference variant (`grader/suites/NN-topic/references/<name>.patch`,
+//!   another correct solution, e.g. on `std` primitives) scores full marks.
 //!
 //! The solutions, the stubs and the mutants are graded exactly as students
 //! are: as synthetic submissions ([`crate::synthetic`]) through
@@ -38,6 +40,8 @@ pub struct ExerciseCheck {
     pub solution_visible: (usize, usize),
     /// The stub's points.
     pub stub_score: u32,
+    /// Reference variants that scored full marks, and their number.
+    pub references: (usize, usize),
     /// Each mutant: its name, its `// BUG:` line, the test that caught it.
     pub mutants: Vec<MutantCheck>,
     /// Every violation, in words.
@@ -85,6 +89,12 @@ impl ExerciseCheck {
             caught,
             self.mutants.len(),
         );
+        if self.references.1 > 0 {
+            text.push_str(&format!(
+                "; references {}/{}",
+                self.references.0, self.references.1
+            ));
+        }
         for mutant in &self.mutants {
             let verdict = match (&mutant.caught_by, &mutant.broken) {
                 (Some((test, how)), _) => format!("caught by {test} ({how})"),
@@ -148,6 +158,7 @@ pub fn verify(
         )?,
     ];
     first.extend(synthetic::mutant_submissions(course, &usable, "")?);
+    first.extend(reference_submissions(course, &exercises)?);
     let mut graded = grade(course, &first, options, 0, &mut on_done)?;
     retry_escaped(course, &usable, options, &mut graded, &mut on_done)?;
     Ok(exercises
@@ -155,6 +166,33 @@ pub fn verify(
         .zip(&found)
         .map(|(exercise, found)| check_exercise(exercise, found, &graded))
         .collect())
+}
+
+/// The reference variants as submissions: the `k`-th of every exercise that
+/// has one forms the `k`-th, graded fully (hidden and visible tests).
+fn reference_submissions(
+    course: &Course,
+    exercises: &[&Exercise],
+) -> Result<Vec<Synthetic>, Error> {
+    let references: Vec<(&Exercise, Vec<Mutant>)> = exercises
+        .iter()
+        .map(|e| (*e, e.references(course)))
+        .collect();
+    let rounds = references.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+    (0..rounds)
+        .map(|k| {
+            let picks: Vec<(&Exercise, Subject)> = references
+                .iter()
+                .filter_map(|(e, r)| Some((*e, Subject::Reference(r.get(k)?.name.clone()))))
+                .collect();
+            synthetic::submission(
+                course,
+                &format!("references-{}", k + 1),
+                Scope::Full,
+                &picks,
+            )
+        })
+        .collect()
 }
 
 /// The mutants of `exercise`, each with its bug line read and its patch
@@ -275,7 +313,20 @@ fn check_exercise(exercise: &Exercise, found: &[Found], graded: &[Graded]) -> Ex
     let solution = first(&Subject::Solution).expect("the solutions were graded");
     let stub = first(&Subject::Stub).expect("the stubs were graded");
     let mut problems = Vec::new();
-    check_solution(&solution, &mut problems);
+    check_full_marks("the solution", &solution, &mut problems);
+    let references: Vec<ExerciseResult> = graded
+        .iter()
+        .filter(|g| {
+            g.attempt == 0
+                && g.result.number == exercise.number
+                && matches!(g.subject, Subject::Reference(_))
+        })
+        .map(|g| {
+            let who = format!("the reference {}", g.subject.label());
+            check_full_marks(&who, &g.result, &mut problems);
+            g.result.clone()
+        })
+        .collect();
     if solution.status == ExerciseStatus::Graded {
         check_points_table(exercise, &solution, &mut problems);
     }
@@ -301,14 +352,22 @@ fn check_exercise(exercise: &Exercise, found: &[Found], graded: &[Graded]) -> Ex
             solution.visible().count(),
         ),
         stub_score: stub.score,
+        references: (
+            references
+                .iter()
+                .filter(|r| r.score == r.max_score && r.tests.iter().all(|t| t.passed()))
+                .count(),
+            references.len(),
+        ),
         mutants,
         problems,
     }
 }
 
-/// The solution builds, has hidden tests and passes every test.
-fn check_solution(solution: &ExerciseResult, problems: &mut Vec<String>) {
-    check_graded("the solution", solution, problems);
+/// A correct variant (`who`: the solution or a reference) builds, has hidden
+/// tests and passes every test.
+fn check_full_marks(who: &str, solution: &ExerciseResult, problems: &mut Vec<String>) {
+    check_graded(who, solution, problems);
     if solution.status == ExerciseStatus::Graded && solution.hidden().count() == 0 {
         problems.push("the hidden suite has no tests".to_string());
     }
@@ -318,7 +377,7 @@ fn check_solution(solution: &ExerciseResult, problems: &mut Vec<String>) {
             Visibility::Visible => "visible",
         };
         problems.push(format!(
-            "the solution fails {kind} test `{}`: {}{}",
+            "{who} fails {kind} test `{}`: {}{}",
             test.name,
             test.outcome.verdict(),
             first_line(&test.output)
