@@ -542,6 +542,7 @@ mod tests {
             solution_score: 1,
             solution_visible: (0, 0),
             stub_score: 0,
+            references: (0, 0),
             mutants: vec![check],
             problems,
         }
