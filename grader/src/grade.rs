@@ -60,12 +60,13 @@ impl GradeOptions {
 
     /// The settings of the test stage with `seed`: its jobs, timeout and sandbox.
     pub fn run_settings(&self, seed: u64) -> Result<RunSettings, Error> {
+        let slack = run::machine_slack(self.jobs);
         Ok(RunSettings {
             jobs: self.jobs.max(1),
-            timeout: self.timeout.mul_f64(run::machine_slack(self.jobs)),
+            timeout: self.timeout.mul_f64(slack),
             seed,
             sandbox: self.sandbox.test_sandbox()?,
-            slack: run::machine_slack(self.jobs),
+            slack,
         })
     }
 }

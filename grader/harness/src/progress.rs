@@ -88,7 +88,8 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
 #[derive(Debug, Default)]
 pub struct Progress {
     samples: VecDeque<(Instant, u64)>,
-    last: std::collections::HashMap<i64, (u64, u64)>,
+    /// Each live thread's run-queue wait at the last sample.
+    waits: std::collections::HashMap<i64, u64>,
     demand: u64,
     /// The CPU time seen so far, in nanoseconds (for "used N s of CPU").
     pub cpu_ns: u64,
@@ -101,12 +102,12 @@ impl Progress {
         let mut now_seen = std::collections::HashMap::with_capacity(tasks.len());
         self.demand += cpu_ns.saturating_sub(self.cpu_ns);
         self.cpu_ns = self.cpu_ns.max(cpu_ns);
-        for &(tid, cpu, wait) in tasks {
-            let (_, wait_before) = self.last.get(&tid).copied().unwrap_or((0, wait));
-            self.demand += wait.saturating_sub(wait_before);
-            now_seen.insert(tid, (cpu, wait));
+        for &(tid, _, wait) in tasks {
+            let before = self.waits.get(&tid).copied().unwrap_or(wait);
+            self.demand += wait.saturating_sub(before);
+            now_seen.insert(tid, wait);
         }
-        self.last = now_seen;
+        self.waits = now_seen;
         let now = Instant::now();
         self.samples.push_back((now, self.demand));
         while self

@@ -18,7 +18,7 @@ use seccompiler::{
 
 /// The Landlock ABI the rulesets are written for (Linux 6.12: filesystem,
 /// TCP, signal and abstract-socket scoping). Older kernels enforce the part
-/// they know, and [`restrict_filesystem`] says how much that was.
+/// they know.
 const LANDLOCK_ABI: ABI = ABI::V6;
 
 /// Paths every sandboxed program may read and execute: the system's
@@ -74,21 +74,11 @@ fn existing(paths: impl Iterator<Item = PathBuf>) -> Vec<PathBuf> {
     paths.filter(|p| super::exists(p)).collect()
 }
 
-/// How much of a Landlock ruleset the kernel enforced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enforced {
-    /// Everything the ruleset asks for.
-    Fully,
-    /// Some of it (an older Landlock ABI).
-    Partly,
-    /// Nothing: Landlock is missing or disabled.
-    Not,
-}
-
 /// Restricts this process (and everything it starts) to `rules`, with
 /// signals and abstract sockets scoped to the sandbox. Also sets
-/// `no_new_privs`.
-pub fn restrict_filesystem(rules: &FsRules) -> Result<Enforced, String> {
+/// `no_new_privs`. A kernel that enforces none of it is an error: the
+/// caller asked for Landlock because the probe found it.
+pub fn restrict_filesystem(rules: &FsRules) -> Result<(), String> {
     let all = AccessFs::from_all(LANDLOCK_ABI);
     let read = AccessFs::from_read(LANDLOCK_ABI);
     let device = read | AccessFs::WriteFile;
@@ -102,11 +92,10 @@ pub fn restrict_filesystem(rules: &FsRules) -> Result<Enforced, String> {
         .and_then(|r| r.add_rules(path_beneath_rules(&rules.write, all)))
         .and_then(|r| r.restrict_self())
         .map_err(|e| format!("Landlock: {e}"))?;
-    Ok(match status.ruleset {
-        RulesetStatus::FullyEnforced => Enforced::Fully,
-        RulesetStatus::PartiallyEnforced => Enforced::Partly,
-        RulesetStatus::NotEnforced => Enforced::Not,
-    })
+    match status.ruleset {
+        RulesetStatus::NotEnforced => Err("Landlock: the kernel enforced no rule".to_string()),
+        RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => Ok(()),
+    }
 }
 
 /// System calls a sandboxed process never needs: tracing or reading other
