@@ -256,7 +256,7 @@ pub fn build_with(
     let mut messages = Messages::read(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     for prepared_exercise in &prepared.exercises {
-        let Prepared::Ready { crate_dir } = &prepared_exercise.state else {
+        let Prepared::Ready { crate_dir, .. } = &prepared_exercise.state else {
             continue;
         };
         // Messages are keyed by the scratch crate's folder name.

@@ -303,17 +303,21 @@ pub fn run_submission(
     }
     plans
         .into_iter()
-        .map(|plan| match plan {
+        .zip(&prepared.exercises)
+        .map(|(plan, entry)| match plan {
             Plan::Done(result) => result,
             Plan::Run(exercise, _, mut extra) => {
                 let mut done = runs.remove(&exercise.number).unwrap_or_default();
                 done.append(&mut extra);
                 // Hidden tests first, then visible ones.
                 done.sort_by_key(|r| r.job.visibility == Visibility::Visible);
-                let notes = match built.exercises.get(&exercise.number) {
-                    Some(Built::Ok(binaries)) => binaries.note.iter().cloned().collect(),
+                let mut notes = match &entry.state {
+                    Prepared::Ready { notes, .. } => notes.clone(),
                     _ => Vec::new(),
                 };
+                if let Some(Built::Ok(binaries)) = built.exercises.get(&exercise.number) {
+                    notes.extend(binaries.note.iter().cloned());
+                }
                 score::graded(exercise, done, notes)
             }
         })

@@ -317,6 +317,8 @@ pub enum Prepared {
     Ready {
         /// The scratch crate's folder.
         crate_dir: PathBuf,
+        /// Notes for the feedback (what the perturbation does not reach).
+        notes: Vec<String>,
     },
     /// The submission has no `src/` for it.
     NotSubmitted,
@@ -373,8 +375,8 @@ pub fn prepare(
                     let crate_dir =
                         slot.dir
                             .join(format!("{}-s{}", exercise.package(), slot.index));
-                    write_crate(course, exercise, &crate_dir, files, backend)?;
-                    Prepared::Ready { crate_dir }
+                    let notes = write_crate(course, exercise, &crate_dir, files, backend)?;
+                    Prepared::Ready { crate_dir, notes }
                 }
             },
         };
@@ -386,7 +388,7 @@ pub fn prepare(
     let members: Vec<String> = prepared
         .iter()
         .filter_map(|p| match &p.state {
-            Prepared::Ready { crate_dir } => crate_dir.file_name(),
+            Prepared::Ready { crate_dir, .. } => crate_dir.file_name(),
             _ => None,
         })
         .map(|name| format!("{:?}", name.to_string_lossy()))
@@ -457,7 +459,7 @@ pub fn use_real_parking_lot(
     numbers: &[String],
 ) -> Result<(), Error> {
     for entry in &prepared.exercises {
-        if let Prepared::Ready { crate_dir } = &entry.state
+        if let Prepared::Ready { crate_dir, .. } = &entry.state
             && numbers.contains(&entry.exercise.number)
         {
             restore_std_paths(crate_dir)?;
@@ -671,8 +673,12 @@ fn write_crate(
     crate_dir: &Path,
     sources: BTreeMap<PathBuf, Vec<u8>>,
     backend: LockBackend,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
     let mut src = sources;
+    let notes = match backend {
+        LockBackend::Chaos => unperturbed_note(&src).into_iter().collect(),
+        LockBackend::Real => Vec::new(),
+    };
     // Forbid unsafe code at the crate root. The manifest's `[lints]` forbids
     // it too; the attribute goes on the first line so that line numbers in
     // compiler messages still match the student's file.
@@ -706,7 +712,30 @@ fn write_crate(
     sync_tree(&crate_dir.join("tests"), &tests)?;
 
     let manifest = scratch_manifest(course, exercise, backend);
-    write_if_changed(&crate_dir.join("Cargo.toml"), manifest.as_bytes())
+    write_if_changed(&crate_dir.join("Cargo.toml"), manifest.as_bytes())?;
+    Ok(notes)
+}
+
+/// The feedback note on what of `src` the grader's perturbation of
+/// `std::sync` and `std::thread` does not reach (see
+/// [`twin_paths::unperturbed`](crate::twin_paths::unperturbed)), if anything.
+fn unperturbed_note(src: &BTreeMap<PathBuf, Vec<u8>>) -> Option<String> {
+    let mut found: Vec<String> = src
+        .values()
+        .filter_map(|content| std::str::from_utf8(content).ok())
+        .flat_map(crate::twin_paths::unperturbed)
+        .collect();
+    found.sort();
+    found.dedup();
+    if found.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Your code uses {}, which the grader runs as std's own, without the \
+         scheduling noise it adds to std::sync and std::thread elsewhere: races \
+         through it are less likely to show here. This costs no points.",
+        found.join(", ")
+    ))
 }
 
 /// Points the `std::sync`, `std::thread` and `core::sync` paths of every

@@ -99,9 +99,10 @@ impl Tally {
         }
     }
 
-    /// Whether this is a solution's row.
+    /// Whether this is the row of a correct subject (the solution or a
+    /// reference variant), which must never lose points.
     pub fn is_solution(&self) -> bool {
-        self.subject == Subject::Solution
+        matches!(self.subject, Subject::Solution | Subject::Reference(_))
     }
 
     /// Runs that went the wrong way.
@@ -296,6 +297,11 @@ fn subjects(
             "solutions",
             Scope::HiddenOnly,
             &synthetic::every(exercises, Subject::Solution),
+        )?);
+        submissions.extend(synthetic::reference_submissions(
+            course,
+            exercises,
+            Scope::HiddenOnly,
         )?);
     }
     if only != Subjects::Solutions {

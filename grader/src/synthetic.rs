@@ -154,3 +154,26 @@ pub fn mutant_submissions(
         })
         .collect()
 }
+
+/// The reference variants as submissions: the `k`-th of every exercise that
+/// has one forms the `k`-th, graded in `scope`.
+pub fn reference_submissions(
+    course: &Course,
+    exercises: &[&Exercise],
+    scope: Scope,
+) -> Result<Vec<Synthetic>, Error> {
+    let references: Vec<(&Exercise, Vec<crate::mutant::Mutant>)> = exercises
+        .iter()
+        .map(|e| (*e, e.references(course)))
+        .collect();
+    let rounds = references.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+    (0..rounds)
+        .map(|k| {
+            let picks: Vec<(&Exercise, Subject)> = references
+                .iter()
+                .filter_map(|(e, r)| Some((*e, Subject::Reference(r.get(k)?.name.clone()))))
+                .collect();
+            submission(course, &format!("references-{}", k + 1), scope, &picks)
+        })
+        .collect()
+}

@@ -145,6 +145,145 @@ fn path_start(tokens: &[TokenTree], at: usize) -> Start {
     }
 }
 
+/// What the twins cover in `std::sync` and `std::thread`: the items they
+/// perturb, and `std`'s own items that synchronize nothing by themselves
+/// (`Arc`, the error types, `current`). Any other item named under these
+/// modules is `std`'s own in a graded build, and is not perturbed.
+const COVERED: [(&str, &[&str]); 2] = [
+    (
+        "sync",
+        &[
+            "Arc",
+            "Barrier",
+            "BarrierWaitResult",
+            "Condvar",
+            "LazyLock",
+            "LockResult",
+            "Mutex",
+            "MutexGuard",
+            "Once",
+            "OnceLock",
+            "OnceState",
+            "PoisonError",
+            "RwLock",
+            "RwLockReadGuard",
+            "RwLockWriteGuard",
+            "TryLockError",
+            "TryLockResult",
+            "WaitTimeoutResult",
+            "Weak",
+            "atomic",
+            "mpsc",
+        ],
+    ),
+    (
+        "thread",
+        &[
+            "AccessError",
+            "Builder",
+            "JoinHandle",
+            "LocalKey",
+            "Result",
+            "Scope",
+            "ScopedJoinHandle",
+            "Thread",
+            "ThreadId",
+            "available_parallelism",
+            "current",
+            "panicking",
+            "park",
+            "park_timeout",
+            "scope",
+            "sleep",
+            "spawn",
+            "yield_now",
+        ],
+    ),
+];
+
+/// What in `source` the grader's perturbation does not reach, in words, for
+/// the feedback: `std::sync` and `std::thread` items the twins do not cover
+/// (see [`COVERED`]), and `std` under another name (`use std as s;`,
+/// `extern crate std as s;`), whose paths are not rewritten. Empty when the
+/// file does not lex.
+pub fn unperturbed(source: &str) -> Vec<String> {
+    let Ok(tokens) = TokenStream::from_str(source) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    scan(tokens, &mut found);
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Finds [`unperturbed`] names in one token stream and its groups.
+fn scan(tokens: TokenStream, found: &mut Vec<String>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let ident = |at: usize| match tokens.get(at) {
+        Some(TokenTree::Ident(ident)) => Some(ident.to_string()),
+        _ => None,
+    };
+    for (index, token) in tokens.iter().enumerate() {
+        if let TokenTree::Group(group) = token {
+            scan(group.stream(), found);
+            continue;
+        }
+        if ident(index).as_deref() == Some("std")
+            && ident(index + 1).as_deref() == Some("as")
+            && let Some(alias) = ident(index + 2)
+        {
+            found.push(format!(
+                "std under another name (`std as {alias}`): its paths reach std itself"
+            ));
+        }
+        let Some(module) = ident(index + 3).filter(|_| ident(index).as_deref() == Some("std"))
+        else {
+            continue;
+        };
+        let Some((_, covered)) = COVERED.iter().find(|(name, _)| *name == module) else {
+            continue;
+        };
+        if !is_path_sep(&tokens, index + 1) || !is_path_sep(&tokens, index + 4) {
+            continue;
+        }
+        let items: Vec<String> = match tokens.get(index + 6) {
+            Some(TokenTree::Ident(item)) => vec![item.to_string()],
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => {
+                first_segments(group.stream())
+            }
+            _ => Vec::new(),
+        };
+        for item in items {
+            if !covered.contains(&item.as_str())
+                && item.chars().next().is_some_and(char::is_alphabetic)
+            {
+                found.push(format!("std::{module}::{item}"));
+            }
+        }
+    }
+}
+
+/// The first segment of each path in a `use` group (`{a::b, c as d}`: `a`,
+/// `c`), `self` left out.
+fn first_segments(group: TokenStream) -> Vec<String> {
+    let tokens: Vec<TokenTree> = group.into_iter().collect();
+    tokens
+        .iter()
+        .enumerate()
+        .filter_map(|(at, token)| match token {
+            TokenTree::Ident(item)
+                if item != "self"
+                    && (at == 0
+                        || matches!(&tokens[at - 1], TokenTree::Punct(p) if p.as_char() == ',')) =>
+            {
+                Some(item.to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +333,27 @@ mod tests {
     #[test]
     fn a_file_that_does_not_lex_is_left_alone() {
         assert_eq!(rewrite("use std::sync::Mutex; fn f( {"), None);
+    }
+
+    #[test]
+    fn items_the_twins_do_not_cover_and_renamed_std_are_found() {
+        let source = "use std::sync::{Arc, Mutex, Exclusive};\nuse std::thread::sleep_until;\n\
+                      use std::sync::atomic::AtomicUsize;\nextern crate std as s;\n\
+                      fn f() { std::thread::spawn(|| {}); let _ = std::sync::mpmc::channel::<u8>(); }";
+        assert_eq!(
+            unperturbed(source),
+            vec![
+                "std under another name (`std as s`): its paths reach std itself",
+                "std::sync::Exclusive",
+                "std::sync::mpmc",
+                "std::thread::sleep_until",
+            ]
+        );
+        assert!(
+            unperturbed(
+                "use std::sync::{self, atomic::{AtomicBool, Ordering}, Mutex as M}; use std::thread;"
+            )
+            .is_empty()
+        );
     }
 }

@@ -158,7 +158,11 @@ pub fn verify(
         )?,
     ];
     first.extend(synthetic::mutant_submissions(course, &usable, "")?);
-    first.extend(reference_submissions(course, &exercises)?);
+    first.extend(synthetic::reference_submissions(
+        course,
+        &exercises,
+        Scope::Full,
+    )?);
     let mut graded = grade(course, &first, options, 0, &mut on_done)?;
     retry_escaped(course, &usable, options, &mut graded, &mut on_done)?;
     Ok(exercises
@@ -166,33 +170,6 @@ pub fn verify(
         .zip(&found)
         .map(|(exercise, found)| check_exercise(exercise, found, &graded))
         .collect())
-}
-
-/// The reference variants as submissions: the `k`-th of every exercise that
-/// has one forms the `k`-th, graded fully (hidden and visible tests).
-fn reference_submissions(
-    course: &Course,
-    exercises: &[&Exercise],
-) -> Result<Vec<Synthetic>, Error> {
-    let references: Vec<(&Exercise, Vec<Mutant>)> = exercises
-        .iter()
-        .map(|e| (*e, e.references(course)))
-        .collect();
-    let rounds = references.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
-    (0..rounds)
-        .map(|k| {
-            let picks: Vec<(&Exercise, Subject)> = references
-                .iter()
-                .filter_map(|(e, r)| Some((*e, Subject::Reference(r.get(k)?.name.clone()))))
-                .collect();
-            synthetic::submission(
-                course,
-                &format!("references-{}", k + 1),
-                Scope::Full,
-                &picks,
-            )
-        })
-        .collect()
 }
 
 /// The mutants of `exercise`, each with its bug line read and its patch

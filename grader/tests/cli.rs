@@ -584,3 +584,41 @@ fn code_the_chaos_stand_in_cannot_build_is_graded_with_the_real_parking_lot() {
         "{notes}"
     );
 }
+
+#[test]
+fn std_reached_past_the_twins_is_graded_unperturbed_with_a_note() {
+    // `s::sync::Mutex` names std's own Mutex: the twin rewrite does not see
+    // through the alias, so the feedback must say so (and cost nothing).
+    let submission = tempfile::tempdir().unwrap();
+    let solution = fs::read_to_string(
+        course()
+            .join("solutions")
+            .join(topic("05"))
+            .join("src/lib.rs"),
+    )
+    .unwrap();
+    write_exercise(
+        submission.path(),
+        "05",
+        &format!(
+            "{solution}\nextern crate std as s;\n/// Locks std's own Mutex.\n\
+             pub fn untouched() -> s::sync::Mutex<u8> {{ s::sync::Mutex::new(0) }}\n"
+        ),
+    );
+    let output = grader()
+        .arg("grade")
+        .arg(submission.path())
+        .args(["-e", "05", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let run = parse_run(&output.stdout);
+    let graded = exercise(&run, 0, "05");
+    assert_eq!(graded["score"], graded["max_score"], "{graded}");
+    let notes = graded["notes"].to_string();
+    assert!(
+        notes.contains("std under another name (`std as s`)"),
+        "{notes}"
+    );
+}

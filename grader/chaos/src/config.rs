@@ -68,6 +68,11 @@ pub(crate) struct Config {
     pub std_spurious_max: u64,
     /// How long a spuriously woken wait blocks at most before it returns.
     pub spurious_max_us: u64,
+    /// The same for the `std` twins' waits. 0 by default: such a wait
+    /// releases the lock, takes it back and returns at once. A wakeup that
+    /// comes a little later can stand in for a lost notification and hide a
+    /// lost wakeup (a round's new threads each get new spurious wakeups).
+    pub std_spurious_max_us: u64,
     /// Before a lock at a site whose guard later went into a Condvar wait,
     /// stall one time in `wait_stall_one_in` (0: never).
     pub wait_stall_one_in: u64,
@@ -96,6 +101,7 @@ impl Config {
             spurious_one_in: 4,
             std_spurious_max: 2,
             spurious_max_us: 1000,
+            std_spurious_max_us: 0,
             wait_stall_one_in: 2,
             wait_stall_us: 1000,
             hang_after: Duration::from_millis(1500),
@@ -151,6 +157,7 @@ impl Config {
                     "spurious" => config.spurious_one_in = value,
                     "spurious_us" => config.spurious_max_us = value,
                     "std_spurious_max" => config.std_spurious_max = value,
+                    "std_spurious_us" => config.std_spurious_max_us = value,
                     "hang_ms" => config.hang_after = Duration::from_millis(value),
                     "wait_stall" => config.wait_stall_one_in = value,
                     "wait_stall_us" => config.wait_stall_us = value,

@@ -240,7 +240,9 @@ impl Local {
             return None;
         }
         self.std_spurious.set(self.std_spurious.get() + 1);
-        Some(Duration::from_micros(self.up_to(config.spurious_max_us)))
+        Some(Duration::from_micros(
+            self.up_to(config.std_spurious_max_us),
+        ))
     }
 
     fn sleep(&self, time: Duration) {

@@ -314,30 +314,34 @@ pub const LIMIT: Duration = Duration::from_secs(10);
 
 /// Joins `handle` if it finishes within `limit`; otherwise fails with `what`.
 /// A panic in the thread is passed on with its own message.
+/// `limit` is stretched by [`slack`].
 pub fn join_within<T>(handle: JoinHandle<T>, limit: Duration, what: &str) -> T {
-    assert!(
-        eventually(limit, || handle.is_finished()),
-        "still blocked after {limit:?}: {what}"
-    );
-    match handle.join() {
-        Ok(value) => value,
-        Err(payload) => std::panic::resume_unwind(payload),
-    }
+    join_by(handle, Instant::now() + scaled(limit), limit, what)
 }
 
 /// Joins every handle within one shared deadline (see [`join_within`]).
 pub fn join_all_within<T>(handles: Vec<JoinHandle<T>>, limit: Duration, what: &str) -> Vec<T> {
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now() + scaled(limit);
     handles
         .into_iter()
-        .map(|handle| {
-            join_within(
-                handle,
-                deadline.saturating_duration_since(Instant::now()),
-                what,
-            )
-        })
+        .map(|handle| join_by(handle, deadline, limit, what))
         .collect()
+}
+
+/// Joins `handle` if it finishes before `deadline` (`limit` from the start,
+/// as the failure says); otherwise fails with `what`.
+fn join_by<T>(handle: JoinHandle<T>, deadline: Instant, limit: Duration, what: &str) -> T {
+    while !handle.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "still blocked after {limit:?}: {what}"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    match handle.join() {
+        Ok(value) => value,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
 }
 
 /// A meeting point for `need` parties. [`Rendezvous::arrive`] waits until
@@ -363,9 +367,10 @@ impl Rendezvous {
     }
 
     /// Arrives and waits for the others, at most `limit`; false if they did
-    /// not all come (then the rendezvous stays broken for everyone).
+    /// not all come (then the rendezvous stays broken for everyone). `limit`
+    /// is stretched by [`slack`].
     pub fn arrive(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
+        let deadline = Instant::now() + scaled(limit);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.1 {
             return false;

@@ -59,7 +59,7 @@ impl Gate {
 
     /// Waits until the gate opens (or `HOLD` passes, so a bug cannot hang us).
     fn pass(&self) {
-        let deadline = Instant::now() + HOLD;
+        let deadline = Instant::now() + harness::scaled(HOLD);
         let mut open = self.0.0.lock();
         while !*open {
             if self.0.1.wait_until(&mut open, deadline).timed_out() {
@@ -205,7 +205,7 @@ fn spawn_named_keeps_input_order_when_the_last_task_finishes_first() {
         let values: Vec<u64> = (0..count).map(|_| rng.random_range(0..u64::MAX)).collect();
         let finished: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
         // One deadline for all the waits, so a buggy run ends in MEET, not count * MEET.
-        let deadline = Instant::now() + MEET;
+        let deadline = Instant::now() + harness::scaled(MEET);
         let results = spawn_named(&refs, |i| {
             if i + 1 < count {
                 wait_for(&finished[i + 1], deadline);
@@ -260,7 +260,7 @@ fn worker_start_returns_while_the_closure_runs_on_its_named_thread() {
         let flag = Arc::clone(&returned);
         let mut worker = Worker::new(name.clone(), move || {
             // A bounded wait: a `start` that blocks still comes back.
-            let _ = wait_for_go.recv_timeout(HOLD);
+            let _ = wait_for_go.recv_timeout(harness::scaled(HOLD));
             flag.store(true, Ordering::SeqCst);
             let me = thread::current();
             (me.name().map(str::to_string), me.id())
@@ -295,7 +295,7 @@ fn worker_state_becomes_finished_when_the_closure_returns_before_join() {
         let (go, wait_for_go) = mpsc::channel::<()>();
         let mut worker = Worker::new("stateful", move || {
             ran_in_closure.store(true, Ordering::SeqCst);
-            wait_for_go.recv_timeout(HOLD).is_ok()
+            wait_for_go.recv_timeout(harness::scaled(HOLD)).is_ok()
         });
         thread::sleep(Duration::from_millis(30));
         assert_eq!(worker.state(), State::Created);
@@ -338,7 +338,7 @@ fn worker_that_panics_is_finished_and_join_reports_the_message() {
         let code = rng.random_range(0..1_000_000u32);
         let (go, wait_for_go) = mpsc::channel::<()>();
         let mut worker: Worker<u8> = Worker::new("doomed", move || {
-            let _ = wait_for_go.recv_timeout(HOLD);
+            let _ = wait_for_go.recv_timeout(harness::scaled(HOLD));
             panic!("worker error {code}");
         });
         worker.start().expect("first start");
@@ -367,7 +367,7 @@ fn worker_can_be_started_only_once_while_running_or_after_finishing() {
         let (go, wait_for_go) = mpsc::channel::<()>();
         let mut worker = Worker::new("once", move || {
             counter.fetch_add(1, Ordering::SeqCst);
-            let _ = wait_for_go.recv_timeout(HOLD);
+            let _ = wait_for_go.recv_timeout(harness::scaled(HOLD));
             "done"
         });
         worker.start().expect("first start");

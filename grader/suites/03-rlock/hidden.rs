@@ -76,7 +76,7 @@ fn run_threads<R: Send + 'static>(
             let _ = done.send((t, result.map_err(|p| harness::panic_message(&*p))));
         });
     }
-    let deadline = Instant::now() + WORK_LIMIT;
+    let deadline = Instant::now() + harness::scaled(WORK_LIMIT);
     let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
     for finished_so_far in 0..n {
         match finished.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -239,7 +239,7 @@ fn is_owned_and_recursion_count_describe_the_calling_thread_only() {
                     .unwrap();
             });
             let seen = from_owner
-                .recv_timeout(PATIENCE)
+                .recv_timeout(harness::scaled(PATIENCE))
                 .expect("the owner reports");
             assert_eq!(
                 seen,
@@ -261,7 +261,7 @@ fn is_owned_and_recursion_count_describe_the_calling_thread_only() {
             );
             to_owner.send(()).unwrap();
             let seen = from_owner
-                .recv_timeout(PATIENCE)
+                .recv_timeout(harness::scaled(PATIENCE))
                 .expect("the owner reports");
             assert_eq!(
                 seen,

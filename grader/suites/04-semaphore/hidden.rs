@@ -377,7 +377,7 @@ fn times_out<S: Sem>(rng: &mut StdRng) {
             S::KIND
         );
         assert!(
-            wall <= timeout + LATE,
+            wall <= timeout + harness::scaled(LATE),
             "{}: acquire_timeout({timeout:?}) returned only after {wall:?}",
             S::KIND
         );
@@ -901,7 +901,7 @@ fn hand_over<S: Sem>() {
             (seen, since) = (now, Instant::now());
         }
         assert!(
-            since.elapsed() < NO_PROGRESS,
+            since.elapsed() < harness::scaled(NO_PROGRESS),
             "{}: two threads handing a permit back and forth over two semaphores got stuck \
              after {seen} of {HAND_OVERS} round trips: each waits in acquire for a permit the \
              other has already released. A release that comes between acquire's check for a \

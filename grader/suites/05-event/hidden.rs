@@ -253,7 +253,7 @@ fn wait_on_an_already_set_event_returns_at_once() {
                             event.wait();
                         } else {
                             assert!(
-                                event.wait_timeout(Duration::from_secs(3)),
+                                event.wait_timeout(harness::scaled(Duration::from_secs(3))),
                                 "wait_timeout on a set event returned false"
                             );
                         }
@@ -262,7 +262,7 @@ fn wait_on_an_already_set_event_returns_at_once() {
             }
         });
         assert!(
-            start.elapsed() < Duration::from_secs(2),
+            start.elapsed() < harness::scaled(Duration::from_secs(2)),
             "waits on a set event took {:?} instead of returning at once",
             start.elapsed()
         );
@@ -295,7 +295,7 @@ fn wait_timeout_returns_false_no_earlier_than_the_timeout() {
                         "wait_timeout({timeout:?}) gave up after only {wall:?}"
                     );
                     assert!(
-                        wall <= timeout + LATE,
+                        wall <= timeout + harness::scaled(LATE),
                         "wait_timeout({timeout:?}) returned only after {wall:?}"
                     );
                 });
@@ -515,7 +515,7 @@ fn set_racing_with_wait_never_loses_a_waiter() {
                     std::hint::spin_loop();
                 }
                 event.set();
-                if !returned.reaches(round * waiters, WAKE) {
+                if !returned.reaches(round * waiters, harness::scaled(WAKE)) {
                     lost = Some(round);
                     break;
                 }

@@ -501,7 +501,7 @@ fn push_on_a_full_queue_blocks_without_busy_waiting() {
         );
         // Each pop frees the slot one blocked producer fills.
         for _ in 0..=SLEEPERS {
-            let popped = queue.pop_timeout(PROMPTLY);
+            let popped = queue.pop_timeout(harness::scaled(PROMPTLY));
             assert!(
                 popped.is_ok(),
                 "a pop did not wake a blocked producer: {popped:?}"
@@ -663,7 +663,7 @@ fn pop_timeout_waits_out_its_timeout_on_an_empty_queue() {
         );
         assert_eq!(result, Ok(item));
         assert!(
-            waited < PROMPTLY,
+            waited < harness::scaled(PROMPTLY),
             "pop_timeout took {waited:?} to see a push"
         );
     });
@@ -688,7 +688,7 @@ fn pop_timeout_reports_closed_once_closed_and_drained() {
         queue.close();
         // Long enough that waiting it out fails the test, short enough to stay
         // under the watchdog.
-        let long = Duration::from_secs(6);
+        let long = harness::scaled(Duration::from_secs(6));
         let start = Instant::now();
         for &item in &items {
             assert_eq!(
@@ -699,7 +699,7 @@ fn pop_timeout_reports_closed_once_closed_and_drained() {
         }
         assert_eq!(queue.pop_timeout(long), Err(PopTimeoutError::Closed));
         assert!(
-            start.elapsed() < PROMPTLY,
+            start.elapsed() < harness::scaled(PROMPTLY),
             "pop_timeout waited on a closed queue instead of returning Err(Closed)"
         );
         assert_eq!(queue.try_pop(), None);

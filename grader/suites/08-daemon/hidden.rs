@@ -25,7 +25,7 @@ struct Gate {
 
 impl Gate {
     fn wait(&self) {
-        self.wait_at_most(Duration::from_secs(5));
+        self.wait_at_most(harness::scaled(Duration::from_secs(5)));
     }
 
     fn wait_at_most(&self, limit: Duration) {
@@ -200,7 +200,7 @@ fn shutdown_does_not_wait_for_daemons() {
         for i in 0..3 {
             let gate = Arc::clone(&gate);
             runtime.spawn_daemon(format!("daemon-{i}"), move || {
-                gate.wait_at_most(Duration::from_secs(4))
+                gate.wait_at_most(harness::scaled(Duration::from_secs(4)))
             });
         }
         let finished = Arc::new(AtomicUsize::new(0));
@@ -215,7 +215,7 @@ fn shutdown_does_not_wait_for_daemons() {
         gate.open();
         assert_eq!(finished.load(Ordering::SeqCst), 1, "the worker finished");
         assert!(
-            waited < Duration::from_secs(2),
+            waited < harness::scaled(Duration::from_secs(2)),
             "shutdown waited {waited:?}: it must not wait for daemon threads"
         );
     });
@@ -401,7 +401,7 @@ fn run_main_runs_main_here_and_waits_like_interpreter_exit() {
                 "main runs on the calling thread"
             );
             runtime.spawn_daemon("daemon", move || {
-                let _ = blocked.recv_timeout(Duration::from_secs(4));
+                let _ = blocked.recv_timeout(harness::scaled(Duration::from_secs(4)));
             });
             for i in 0..n {
                 let counter = Arc::clone(&counter);
@@ -427,7 +427,7 @@ fn run_main_runs_main_here_and_waits_like_interpreter_exit() {
         );
         assert_eq!(panics, vec!["worker broke".to_string()]);
         assert!(
-            waited < Duration::from_secs(2),
+            waited < harness::scaled(Duration::from_secs(2)),
             "run_main waited {waited:?} for a daemon"
         );
     });
@@ -469,12 +469,15 @@ fn ticker_stop_returns_promptly_in_the_middle_of_a_long_interval() {
         let mut rng = harness::rng();
         let ticks = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&ticks);
-        let ticker = Ticker::start(Duration::from_secs(5), move || {
+        let ticker = Ticker::start(harness::scaled(Duration::from_secs(5)), move || {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         thread::sleep(ms(rng.random_range(30..80)));
         let ((), cpu, wall) = measure(|| ticker.stop());
-        assert!(wall < Duration::from_secs(2), "stop took {wall:?}");
+        assert!(
+            wall < harness::scaled(Duration::from_secs(2)),
+            "stop took {wall:?}"
+        );
         assert!(cpu < ms(60), "stop used {cpu:?} of CPU");
         assert_eq!(
             ticks.load(Ordering::SeqCst),
@@ -492,7 +495,7 @@ fn ticker_stop_right_after_start_is_never_lost() {
     check(LIMIT, || {
         let mut rng = harness::rng();
         for _ in 0..300 {
-            let ticker = Ticker::start(Duration::from_secs(5), || {});
+            let ticker = Ticker::start(harness::scaled(Duration::from_secs(5)), || {});
             let pause = Duration::from_micros(rng.random_range(0..300));
             let until = Instant::now() + pause;
             while Instant::now() < until {
@@ -501,7 +504,10 @@ fn ticker_stop_right_after_start_is_never_lost() {
             let start = Instant::now();
             ticker.stop();
             let took = start.elapsed();
-            assert!(took < Duration::from_secs(2), "stop took {took:?}");
+            assert!(
+                took < harness::scaled(Duration::from_secs(2)),
+                "stop took {took:?}"
+            );
         }
     });
 }

@@ -51,7 +51,7 @@ impl Rendezvous {
             width,
             arrived: Mutex::new(0),
             all_here: Condvar::new(),
-            deadline: Instant::now() + Duration::from_secs(3),
+            deadline: Instant::now() + harness::scaled(Duration::from_secs(3)),
         }
     }
 
@@ -366,7 +366,7 @@ fn a_slow_download_does_not_hold_up_the_others() {
         let others = urls.len() - 1;
         let fetched = Mutex::new(0usize);
         let all_fetched = Condvar::new();
-        let deadline = Instant::now() + Duration::from_secs(3);
+        let deadline = Instant::now() + harness::scaled(Duration::from_secs(3));
         let started = Instant::now();
         let freed_in_time = AtomicBool::new(true);
         download_all(&as_strs(&urls), workers, |url| {
