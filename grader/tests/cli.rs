@@ -177,8 +177,11 @@ fn a_deadlocking_submission_times_out_within_the_watchdogs_bound() {
         assert_eq!(test["outcome"]["kind"], "timed_out", "{test}");
         let took = test["duration_secs"].as_f64().unwrap();
         assert!(took >= timeout - 0.05, "killed before its time: {took} s");
+        // Its start-up is progress: on a busy machine the kill may come one
+        // progress window after it, never at the cap (4 × the limit).
+        let window = harness::progress::WINDOW.as_secs_f64();
         assert!(
-            took < timeout + 1.0,
+            took < timeout + window + 1.0,
             "killed late: {took} s for a {timeout} s limit"
         );
     }

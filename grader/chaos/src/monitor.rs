@@ -26,6 +26,8 @@ pub(crate) fn ensure_started() {
     }
     STARTED.call_once(|| {
         let _ = std::thread::Builder::new()
+            // A name the progress probes know (`harness::progress::HOUSEKEEPING`):
+            // this thread's wakeups are not the test's progress.
             .name("chaos-monitor".into())
             .spawn(run);
     });

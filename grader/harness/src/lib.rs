@@ -122,7 +122,7 @@ impl Watchdog {
         let what = what.to_string();
         let test = thread::current().name().unwrap_or("<unnamed>").to_string();
         thread::Builder::new()
-            .name("watchdog".into())
+            .name(progress::HOUSEKEEPING[0].into())
             .spawn(move || watch(limit, &disarmed, &test, &what))
             .expect("spawn watchdog thread");
         Watchdog {

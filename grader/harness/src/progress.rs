@@ -25,14 +25,33 @@ pub const MIN_DEMAND: Duration = Duration::from_millis(100);
 /// How many times its limit a test that keeps progressing may run.
 pub const CAP_FACTOR: u32 = 4;
 
+/// The names of the threads that watch a test rather than run it: the
+/// harness's [`Watchdog`](crate::Watchdog) and the chaos stand-in's hang
+/// monitor. They wake every few hundred milliseconds whatever the test does,
+/// and on a busy machine each wakeup waits in the run queue: counted, that
+/// wait made a deadlocked test look as if it still progressed (measured at
+/// load 16 on 2 CPUs: a parked test killed after 4.3 and 5.9 s instead of
+/// about 2 s past its 1.5 s limit).
+pub const HOUSEKEEPING: [&str; 2] = ["watchdog", "chaos-monitor"];
+
 /// One thread's counters: its id, CPU time and run-queue wait, in nanoseconds.
 pub type TaskDemand = (i64, u64, u64);
 
+/// What one look at a process's threads found.
+#[derive(Debug, Default)]
+pub struct Threads {
+    /// The counters of the threads that run the test.
+    pub tasks: Vec<TaskDemand>,
+    /// The CPU time of the [`HOUSEKEEPING`] threads, in nanoseconds (taken
+    /// off the process's CPU time).
+    pub housekeeping_cpu_ns: u64,
+}
+
 /// The counters of every thread of `pid` (`self` for this process) but
-/// `skip_tid`; `None` without `/proc`.
-pub fn demand_of(pid: &str, skip_tid: Option<i64>) -> Option<Vec<TaskDemand>> {
+/// `skip_tid`, the [`HOUSEKEEPING`] ones apart; `None` without `/proc`.
+pub fn demand_of(pid: &str, skip_tid: Option<i64>) -> Option<Threads> {
     let tasks = std::fs::read_dir(Path::new("/proc").join(pid).join("task")).ok()?;
-    let mut found = Vec::new();
+    let mut found = Threads::default();
     for task in tasks.flatten() {
         let Some(tid) = task
             .file_name()
@@ -50,7 +69,13 @@ pub fn demand_of(pid: &str, skip_tid: Option<i64>) -> Option<Vec<TaskDemand>> {
         let mut fields = text
             .split_whitespace()
             .map(|f| f.parse::<u64>().unwrap_or(0));
-        found.push((tid, fields.next().unwrap_or(0), fields.next().unwrap_or(0)));
+        let (cpu, wait) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if HOUSEKEEPING.contains(&name.trim_end()) {
+            found.housekeeping_cpu_ns += cpu;
+        } else {
+            found.tasks.push((tid, cpu, wait));
+        }
     }
     Some(found)
 }
@@ -124,8 +149,12 @@ impl Progress {
         // SAFETY: gettid has no preconditions.
         #[allow(unsafe_code)]
         let me = unsafe { libc::gettid() } as i64;
-        let tasks = demand_of("self", Some(me)).unwrap_or_default();
-        self.record(process_cpu_time().as_nanos() as u64, &tasks);
+        let threads = demand_of("self", Some(me)).unwrap_or_default();
+        let cpu = process_cpu_time().as_nanos() as u64;
+        self.record(
+            cpu.saturating_sub(threads.housekeeping_cpu_ns),
+            &threads.tasks,
+        );
     }
 
     /// Whether the demand grew by at least [`MIN_DEMAND`] over the last
@@ -176,13 +205,14 @@ pub fn process_cpu_of(pid: u32) -> u64 {
 /// Records a sample of the process `pid` and every process below it.
 pub fn record_tree(progress: &mut Progress, pid: u32) {
     let tree = process_tree(pid);
-    let cpu = tree.iter().map(|&p| process_cpu_of(p)).sum();
-    let tasks: Vec<TaskDemand> = tree
-        .iter()
-        .filter_map(|p| demand_of(&p.to_string(), None))
-        .flatten()
-        .collect();
-    progress.record(cpu, &tasks);
+    let cpu: u64 = tree.iter().map(|&p| process_cpu_of(p)).sum();
+    let mut tasks = Vec::new();
+    let mut housekeeping = 0;
+    for threads in tree.iter().filter_map(|p| demand_of(&p.to_string(), None)) {
+        tasks.extend(threads.tasks);
+        housekeeping += threads.housekeeping_cpu_ns;
+    }
+    progress.record(cpu.saturating_sub(housekeeping), &tasks);
 }
 
 #[cfg(test)]
@@ -224,6 +254,40 @@ mod tests {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         spinner.join().unwrap();
         assert!(spinning.recent(), "a spinning process counted as stuck");
+    }
+
+    #[test]
+    fn the_threads_that_watch_a_test_are_not_its_progress() {
+        let _alone = ALONE.lock().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinners: Vec<_> = HOUSEKEEPING
+            .iter()
+            .map(|name| {
+                let stop = std::sync::Arc::clone(&stop);
+                std::thread::Builder::new()
+                    .name(name.to_string())
+                    .spawn(move || {
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let mut watched = Progress::default();
+        for _ in 0..12 {
+            watched.record_own();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        watched.record_own();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for spinner in spinners {
+            spinner.join().unwrap();
+        }
+        assert!(
+            !watched.recent(),
+            "a watchdog or monitor thread counted as the test's progress"
+        );
     }
 
     #[test]

@@ -345,7 +345,9 @@ fn each_change_wakes_a_waiter_that_can_proceed() {
                         thread::spawn(move || queue.pop())
                     })
                     .collect();
-                thread::sleep(Duration::from_millis(5));
+                // Time for both to block (longer on a busy machine, where
+                // threads start late and the round would test nothing).
+                thread::sleep(harness::scaled(Duration::from_millis(5)));
                 let queue = Arc::clone(&queue);
                 actor = thread::spawn(move || {
                     queue.push(base).unwrap();
@@ -360,7 +362,9 @@ fn each_change_wakes_a_waiter_that_can_proceed() {
                         thread::spawn(move || queue.push(base + i).err().map(Closed::into_inner))
                     })
                     .collect();
-                thread::sleep(Duration::from_millis(5));
+                // Time for both to block (longer on a busy machine, where
+                // threads start late and the round would test nothing).
+                thread::sleep(harness::scaled(Duration::from_millis(5)));
                 let queue = Arc::clone(&queue);
                 actor = thread::spawn(move || {
                     let first = queue.pop().unwrap();
