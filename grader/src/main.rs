@@ -670,14 +670,26 @@ fn print_repeat_summary(
     let (solutions, mutants): (Vec<_>, Vec<_>) = tallies.iter().partition(|t| t.is_solution());
     let lost: usize = solutions.iter().map(|t| t.lost).sum();
     let weak = mutants.iter().filter(|t| !t.ok(min_catch)).count();
-    let rates: Vec<f64> = mutants.iter().map(|t| t.catch_rate()).collect();
+    let lowest = mutants.iter().map(|t| t.catch_rate()).fold(1.0, f64::min);
+    let mut parts = Vec::new();
+    if !solutions.is_empty() {
+        parts.push(format!(
+            "solutions lost points in {lost} of {} runs",
+            solutions.iter().map(|t| t.runs).sum::<usize>()
+        ));
+    }
+    if !mutants.is_empty() {
+        parts.push(format!(
+            "{} of {} mutants caught in at least {:.0}% of runs (lowest {:.1}%)",
+            mutants.len() - weak,
+            mutants.len(),
+            100.0 * min_catch,
+            100.0 * lowest
+        ));
+    }
     println!(
-        "verify --repeat {runs}: solutions lost points in {lost} of {} runs; {} of {} mutants caught in at least {:.0}% of runs (lowest {:.1}%); {:.0} s",
-        solutions.iter().map(|t| t.runs).sum::<usize>(),
-        mutants.len() - weak,
-        mutants.len(),
-        100.0 * min_catch,
-        100.0 * rates.iter().copied().fold(1.0, f64::min),
+        "verify --repeat {runs}: {}; {:.0} s",
+        parts.join("; "),
         started.elapsed().as_secs_f64()
     );
     lost == 0 && weak == 0

@@ -13,10 +13,11 @@ fn rows(path: &std::path::Path) -> Vec<serde_json::Value> {
     rows.as_array().expect("a list of rows").clone()
 }
 
-/// `verify --repeat N` runs each suite N times against the solution and each
-/// mutant and writes one row per subject: the solution loses no run, and
-/// every mutant of the exercise is measured. (Its catch rate is what the
-/// command measures, so `--min-catch 0` keeps this test from judging it.)
+/// `verify --repeat N` runs each suite N times against the solution, its
+/// std reference and each mutant and writes one row per subject: neither
+/// correct one loses a run, and every mutant of the exercise is measured.
+/// (Its catch rate is what the command measures, so `--min-catch 0` keeps
+/// this test from judging it.)
 #[test]
 fn verify_repeat_measures_the_solution_and_every_mutant() {
     let json = tempfile::NamedTempFile::new().expect("a temporary file");
@@ -35,21 +36,32 @@ fn verify_repeat_measures_the_solution_and_every_mutant() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "solutions lost points in 0 of 2 runs",
+            "solutions lost points in 0 of 4 runs",
         ));
     let rows = rows(json.path());
-    let mutants = std::fs::read_dir(
-        common::course()
-            .join("grader/suites")
-            .join(common::topic("02"))
-            .join("mutants"),
-    )
-    .expect("02 has mutants")
-    .count();
-    assert_eq!(rows.len(), 1 + mutants, "the solution and each mutant");
+    let count = |folder: &str| {
+        std::fs::read_dir(
+            common::course()
+                .join("grader/suites")
+                .join(common::topic("02"))
+                .join(folder),
+        )
+        .expect("02 has mutants and a reference")
+        .count()
+    };
+    let (references, mutants) = (count("references"), count("mutants"));
+    assert_eq!(references, 1, "02 has one std reference");
+    assert_eq!(
+        rows.len(),
+        1 + references + mutants,
+        "the solution, the reference and each mutant"
+    );
+    let correct =
+        |row: &serde_json::Value| row["subject"] == "solution" || row["subject"] == "std-solution";
+    assert_eq!(rows.iter().filter(|row| correct(row)).count(), 2);
     for row in rows {
         assert_eq!(row["runs"], 2, "{row}");
-        if row["subject"] == "solution" {
+        if correct(&row) {
             assert_eq!(row["lost"], 0, "{row}");
         }
     }
