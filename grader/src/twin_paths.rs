@@ -203,7 +203,7 @@ const COVERED: [(&str, &[&str]); 2] = [
 
 /// What in `source` the grader's perturbation does not reach, in words, for
 /// the feedback: `std::sync` and `std::thread` items the twins do not cover
-/// (see [`COVERED`]), and `std` under another name (`use std as s;`,
+/// (see `COVERED`), and `std` under another name (`use std as s;`,
 /// `extern crate std as s;`), whose paths are not rewritten. Empty when the
 /// file does not lex.
 pub fn unperturbed(source: &str) -> Vec<String> {
