@@ -244,7 +244,10 @@ fn scan(tokens: TokenStream, found: &mut Vec<String>) {
         let Some((_, covered)) = COVERED.iter().find(|(name, _)| *name == module) else {
             continue;
         };
-        if !is_path_sep(&tokens, index + 1) || !is_path_sep(&tokens, index + 4) {
+        if !is_path_sep(&tokens, index + 1)
+            || !is_path_sep(&tokens, index + 4)
+            || matches!(path_start(&tokens, index), Start::Inner)
+        {
             continue;
         }
         let items: Vec<String> = match tokens.get(index + 6) {
@@ -355,5 +358,7 @@ mod tests {
             )
             .is_empty()
         );
+        // Not std itself, so not std's own either: the same test as the rewrite's.
+        assert!(unperturbed("use crate::std::sync::Exclusive;").is_empty());
     }
 }

@@ -553,32 +553,11 @@ fn the_gradescope_bundle_holds_the_grader_and_no_solutions() {
 fn code_the_chaos_stand_in_cannot_build_is_graded_with_the_real_parking_lot() {
     // The stand-in's RawRwLock is not generic over recursion, the real one is:
     // this compiles only against the real parking_lot.
-    let submission = tempfile::tempdir().unwrap();
-    let solution = fs::read_to_string(
-        course()
-            .join("solutions")
-            .join(topic("02"))
-            .join("src/lib.rs"),
-    )
-    .unwrap();
-    write_exercise(
-        submission.path(),
+    let graded = grade_solution_with(
         "02",
-        &format!(
-            "{solution}\n/// Names a type only the real parking_lot has.\n\
-             pub fn read_lock_kind(_: &parking_lot::RawRwLock<false>) {{}}\n"
-        ),
+        "/// Names a type only the real parking_lot has.\n\
+         pub fn read_lock_kind(_: &parking_lot::RawRwLock<false>) {}\n",
     );
-    let output = grader()
-        .arg("grade")
-        .arg(submission.path())
-        .args(["-e", "02", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let run = parse_run(&output.stdout);
-    let graded = exercise(&run, 0, "02");
     assert_eq!(graded["status"]["kind"], "graded", "{graded}");
     assert_eq!(graded["score"], graded["max_score"], "{graded}");
     let notes = graded["notes"].to_string();
@@ -592,36 +571,38 @@ fn code_the_chaos_stand_in_cannot_build_is_graded_with_the_real_parking_lot() {
 fn std_reached_past_the_twins_is_graded_unperturbed_with_a_note() {
     // `s::sync::Mutex` names std's own Mutex: the twin rewrite does not see
     // through the alias, so the feedback must say so (and cost nothing).
-    let submission = tempfile::tempdir().unwrap();
-    let solution = fs::read_to_string(
-        course()
-            .join("solutions")
-            .join(topic("05"))
-            .join("src/lib.rs"),
-    )
-    .unwrap();
-    write_exercise(
-        submission.path(),
+    let graded = grade_solution_with(
         "05",
-        &format!(
-            "{solution}\nextern crate std as s;\n/// Locks std's own Mutex.\n\
-             pub fn untouched() -> s::sync::Mutex<u8> {{ s::sync::Mutex::new(0) }}\n"
-        ),
+        "extern crate std as s;\n/// Locks std's own Mutex.\n\
+         pub fn untouched() -> s::sync::Mutex<u8> { s::sync::Mutex::new(0) }\n",
     );
-    let output = grader()
-        .arg("grade")
-        .arg(submission.path())
-        .args(["-e", "05", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let run = parse_run(&output.stdout);
-    let graded = exercise(&run, 0, "05");
     assert_eq!(graded["score"], graded["max_score"], "{graded}");
     let notes = graded["notes"].to_string();
     assert!(
         notes.contains("std under another name (`std as s`)"),
         "{notes}"
     );
+}
+
+/// Grades exercise `nn` of a submission holding its solution with `tail`
+/// appended; its result in the JSON output.
+fn grade_solution_with(nn: &str, tail: &str) -> serde_json::Value {
+    let submission = tempfile::tempdir().unwrap();
+    let solution = fs::read_to_string(
+        course()
+            .join("solutions")
+            .join(topic(nn))
+            .join("src/lib.rs"),
+    )
+    .unwrap();
+    write_exercise(submission.path(), nn, &format!("{solution}\n{tail}"));
+    let output = grader()
+        .arg("grade")
+        .arg(submission.path())
+        .args(["-e", nn, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    exercise(&parse_run(&output.stdout), 0, nn).clone()
 }

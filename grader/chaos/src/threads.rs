@@ -171,16 +171,10 @@ impl Local {
     /// for milliseconds (short uniform delays miss bugs that need one thread
     /// starved while the others run on).
     pub(crate) fn noise(&self) {
-        let config = config();
-        if !config.noise {
+        let Some(scale) = self.count_point() else {
             return;
-        }
-        // Threads that lock in a hot loop get rarer noise as they go (one
-        // point in `one_in * (1 + n / DECAY)` after n points), so a million
-        // increments stay fast while the first thousands are well shaken.
-        let n = self.events.get() + 1;
-        self.events.set(n);
-        let scale = 1 + n / config.decay;
+        };
+        let config = config();
         let roll = self.next();
         let budget_left = self.slept.get() < config.sleep_budget;
         if budget_left && hit(roll, config.stall_one_in * scale) {
@@ -199,16 +193,27 @@ impl Local {
     /// `yield_now` loop must keep using CPU, or the suites' busy-wait
     /// probes would take it for a blocked thread).
     pub(crate) fn yield_noise(&self) {
+        let Some(scale) = self.count_point() else {
+            return;
+        };
+        if hit(self.next(), config().yield_one_in * scale) {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Counts one noise point of this thread and returns how much rarer
+    /// noise is by now; `None` when noise is off. Threads that lock in a hot
+    /// loop get rarer noise as they go (one point in `one_in * (1 + n /
+    /// DECAY)` after n points), so a million increments stay fast while the
+    /// first thousands are well shaken.
+    fn count_point(&self) -> Option<u64> {
         let config = config();
         if !config.noise {
-            return;
+            return None;
         }
         let n = self.events.get() + 1;
         self.events.set(n);
-        let scale = 1 + n / config.decay;
-        if hit(self.next(), config.yield_one_in * scale) {
-            std::thread::yield_now();
-        }
+        Some(1 + n / config.decay)
     }
 
     /// Before a lock at a site whose guard has gone into a Condvar wait:
