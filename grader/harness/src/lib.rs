@@ -7,8 +7,9 @@
 //!   message instead of a stuck test run;
 //! - [`rng`] gives a seeded generator whose seed is printed and can be replayed
 //!   with the `INTERLEAVE_SEED` environment variable;
-//! - [`thread_cpu_time`] measures how much CPU the calling thread used, which is
-//!   how the suites detect busy-waiting;
+//! - [`measure`] tells what a call cost its thread (CPU time, time waiting
+//!   for a CPU), which is how the suites detect busy-waiting, on an idle
+//!   machine and on a busy one alike ([`Cost::busy_waited`]);
 //! - [`Meter`] records the largest number of callbacks running at once;
 //! - [`eventually`] polls a condition with a deadline, for "has the thread
 //!   blocked yet?" style checks.
@@ -219,14 +220,90 @@ pub(crate) fn cpu_clock(clock: libc::clockid_t) -> Option<Duration> {
     (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// Runs `f` on the calling thread and returns its result with the CPU time
-/// and wall time it took. A blocking call that truly sleeps uses a tiny
-/// fraction of its wall time as CPU time; a spin loop uses nearly all of it.
-pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Duration, Duration) {
-    let cpu_before = thread_cpu_time();
-    let wall_before = Instant::now();
+/// Time the calling thread has spent runnable but waiting for a CPU (the
+/// run queue), from `/proc/thread-self/schedstat`; zero where the kernel
+/// does not say.
+pub fn thread_queued_time() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// What a measured call cost the thread that made it (see [`measure`]).
+/// Costs of several threads add up with `+` or `sum()`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// CPU time used (user + system).
+    pub cpu: Duration,
+    /// Time runnable but waiting for a CPU.
+    pub queued: Duration,
+    /// Wall time.
+    pub wall: Duration,
+}
+
+/// The least time a call must have wanted a CPU, on one or in the run
+/// queue, before [`Cost::busy_waited`] judges it by its share of the wall
+/// time: a woken thread's wait for a CPU on a busy machine stays far below.
+pub const MIN_BUSY: Duration = Duration::from_millis(50);
+
+impl Cost {
+    /// Time the thread wanted a CPU: on one, or waiting for one.
+    pub fn busy(&self) -> Duration {
+        self.cpu + self.queued
+    }
+
+    /// Whether a call that should block busy-waited instead: it used
+    /// `max_cpu` of CPU or more, or it wanted a CPU for at least half its
+    /// wall time (and at least [`MIN_BUSY`]). The second catches a spinner
+    /// on a busy machine, which gets little CPU but is always runnable; a
+    /// blocked thread is neither, however busy the machine.
+    pub fn busy_waited(&self, max_cpu: Duration) -> bool {
+        self.cpu >= max_cpu || (self.busy() >= MIN_BUSY && self.busy() * 2 >= self.wall)
+    }
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, other: Cost) -> Cost {
+        Cost {
+            cpu: self.cpu + other.cpu,
+            queued: self.queued + other.queued,
+            wall: self.wall + other.wall,
+        }
+    }
+}
+
+impl std::iter::Sum for Cost {
+    fn sum<I: Iterator<Item = Cost>>(costs: I) -> Cost {
+        costs.fold(Cost::default(), |a, b| a + b)
+    }
+}
+
+impl std::fmt::Display for Cost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} of wall time, {:?} of CPU, {:?} waiting for a CPU",
+            self.wall, self.cpu, self.queued
+        )
+    }
+}
+
+/// Runs `f` on the calling thread and returns its result with what it cost
+/// the thread. A blocking call that truly sleeps uses a tiny fraction of
+/// its wall time as CPU time and is rarely runnable; a spin loop uses
+/// nearly all of it, or on a busy machine waits for a CPU instead.
+pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Cost) {
+    let (cpu, queued) = (thread_cpu_time(), thread_queued_time());
+    let wall = Instant::now();
     let value = f();
-    (value, thread_cpu_time() - cpu_before, wall_before.elapsed())
+    let cost = Cost {
+        cpu: thread_cpu_time() - cpu,
+        queued: thread_queued_time().saturating_sub(queued),
+        wall: wall.elapsed(),
+    };
+    (value, cost)
 }
 
 /// Counts how many callers are inside a region at once, and the maximum seen.
@@ -425,20 +502,59 @@ mod tests {
 
     #[test]
     fn measure_tells_sleeping_from_spinning() {
-        let ((), sleep_cpu, sleep_wall) = measure(|| thread::sleep(Duration::from_millis(100)));
-        assert!(sleep_wall >= Duration::from_millis(100));
-        assert!(
-            sleep_cpu < Duration::from_millis(50),
-            "sleep used {sleep_cpu:?} CPU"
-        );
-        let ((), spin_cpu, _) = measure(|| {
+        let ((), sleep) = measure(|| thread::sleep(Duration::from_millis(100)));
+        assert!(sleep.wall >= Duration::from_millis(100));
+        assert!(sleep.cpu < Duration::from_millis(50), "sleep cost {sleep}");
+        assert!(!sleep.busy_waited(Duration::from_millis(50)), "{sleep}");
+        let ((), spin) = measure(|| {
             let start = thread_cpu_time();
             while thread_cpu_time() - start < Duration::from_millis(30) {}
         });
-        assert!(
-            spin_cpu >= Duration::from_millis(30),
-            "spin used {spin_cpu:?} CPU"
-        );
+        assert!(spin.cpu >= Duration::from_millis(30), "spin cost {spin}");
+        assert!(spin.busy_waited(Duration::from_millis(30)), "{spin}");
+    }
+
+    /// A spinner that gets little CPU (here: eight spinners pinned to one
+    /// CPU, each yielding) is still caught by its time in the run queue,
+    /// while its CPU time alone stays under the limit.
+    #[test]
+    fn a_spinner_starved_of_cpu_still_busy_waits() {
+        let costs: Vec<Cost> = thread::scope(|s| {
+            let spinners: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        pin_to_one_cpu();
+                        let start = Instant::now();
+                        measure(|| {
+                            while start.elapsed() < Duration::from_millis(400) {
+                                thread::yield_now();
+                            }
+                        })
+                        .1
+                    })
+                })
+                .collect();
+            spinners.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let total: Cost = costs.iter().copied().sum();
+        let starved = costs
+            .iter()
+            .find(|c| c.cpu < Duration::from_millis(150))
+            .expect("eight spinners on one or two CPUs each get at most about a quarter of one");
+        assert!(starved.busy_waited(Duration::from_millis(150)), "{starved}");
+        assert!(total.busy_waited(Duration::from_secs(10)), "{total}");
+    }
+
+    /// Binds the calling thread to CPU 0 (or leaves it if the kernel refuses).
+    #[allow(unsafe_code)]
+    fn pin_to_one_cpu() {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; the calls only
+        // read and write the set passed to them.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
     }
 
     #[test]

@@ -12,12 +12,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_04::{BoundedSemaphore, OverRelease, Permit, Semaphore, run_limited};
-use harness::{LIMIT, Meter, check, eventually, measure, start_together};
+use harness::{Cost, LIMIT, Meter, check, eventually, measure, start_together};
 use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-/// Watchdog limit for one test; a correct run takes well under a second.
 /// How long a blocked call is watched for busy-waiting.
 const BLOCKED: Duration = Duration::from_millis(300);
 /// Threads blocked at once in a busy-wait check.
@@ -365,7 +364,7 @@ fn times_out<S: Sem>(rng: &mut StdRng) {
     let held = (full.take(), full.take());
     for sem in [&empty, &full] {
         let timeout = Duration::from_millis(rng.random_range(50..150));
-        let (got, _, wall) = measure(|| sem.take_within(timeout).is_some());
+        let (got, Cost { wall, .. }) = measure(|| sem.take_within(timeout).is_some());
         assert!(
             !got,
             "{}: acquire_timeout got a permit that was never free",
@@ -438,9 +437,10 @@ fn acquire_timeout_takes_a_permit_given_back_during_the_wait() {
 }
 
 /// Threads blocked in `acquire` or `acquire_timeout` sleep: over 300 ms,
-/// [`SLEEPERS`] of each use almost no CPU between them. Catches spinning on
-/// `try_acquire` or a `yield_now` loop. Several threads, because on a loaded
-/// machine one yielding spinner gets little CPU, but several add up.
+/// [`SLEEPERS`] of each use almost no CPU between them, and are rarely even
+/// runnable (`Cost::busy_waited`). Catches spinning on `try_acquire` or a
+/// `yield_now` loop, also on a loaded machine, where a yielding spinner gets
+/// little CPU but is always waiting for one.
 #[test]
 fn blocked_acquire_does_not_busy_wait() {
     check(LIMIT, || {
@@ -473,32 +473,28 @@ fn blocked_acquire_does_not_busy_wait() {
             for _ in 0..SLEEPERS {
                 sem.release();
             }
-            let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+            let mut cost = Cost::default();
             for handle in blocked {
-                let ((), used, took) = handle.join().expect("a blocked acquirer panicked");
-                cpu += used;
-                wall = wall.max(took);
+                let ((), used) = handle.join().expect("a blocked acquirer panicked");
+                cost = cost + used;
             }
-            println!("acquire: {SLEEPERS} threads blocked up to {wall:?}, used {cpu:?} of CPU");
+            println!("acquire: {SLEEPERS} threads blocked, {cost}");
             assert!(
-                cpu < SLEEPERS_CPU,
-                "{SLEEPERS} threads blocked in Semaphore::acquire for up to {wall:?} used {cpu:?} \
-                 of CPU between them (busy-waiting?)"
+                !cost.busy_waited(SLEEPERS_CPU),
+                "{SLEEPERS} threads blocked in Semaphore::acquire cost between them {cost} \
+                 (busy-waiting?)"
             );
-            let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+            let mut cost = Cost::default();
             for handle in timed_out {
-                let (got, used, took) = handle.join().expect("a timed acquirer panicked");
+                let (got, used) = handle.join().expect("a timed acquirer panicked");
                 assert!(!got, "acquire_timeout got a permit that was held all along");
-                cpu += used;
-                wall = wall.max(took);
+                cost = cost + used;
             }
-            println!(
-                "acquire_timeout: {SLEEPERS} threads blocked up to {wall:?}, used {cpu:?} of CPU"
-            );
+            println!("acquire_timeout: {SLEEPERS} threads blocked, {cost}");
             assert!(
-                cpu < SLEEPERS_CPU,
-                "{SLEEPERS} threads blocked in BoundedSemaphore::acquire_timeout for up to \
-                 {wall:?} used {cpu:?} of CPU between them (busy-waiting?)"
+                !cost.busy_waited(SLEEPERS_CPU),
+                "{SLEEPERS} threads blocked in BoundedSemaphore::acquire_timeout cost between \
+                 them {cost} (busy-waiting?)"
             );
         });
         drop(held);

@@ -222,21 +222,23 @@ fn shutdown_does_not_wait_for_daemons() {
 }
 
 /// `shutdown` does not spin while it waits: blocked for 400 ms on a sleeping
-/// worker, it uses almost no CPU time.
+/// worker, it uses almost no CPU time and is rarely even runnable
+/// (`Cost::busy_waited`, which also holds on a loaded machine).
 #[test]
 fn shutdown_sleeps_while_it_waits() {
     check(LIMIT, || {
         let runtime = Runtime::new();
         runtime.spawn("slow", || thread::sleep(ms(400)));
-        let (panics, cpu, wall) = measure(|| runtime.shutdown());
+        let (panics, cost) = measure(|| runtime.shutdown());
         assert!(panics.is_empty());
         assert!(
-            wall >= ms(350),
-            "shutdown returned after {wall:?}, before the worker ended"
+            cost.wall >= ms(350),
+            "shutdown returned after {:?}, before the worker ended",
+            cost.wall
         );
         assert!(
-            cpu < ms(20),
-            "shutdown used {cpu:?} of CPU while waiting {wall:?}"
+            !cost.busy_waited(ms(20)),
+            "shutdown cost {cost} while it waited (busy-waiting?)"
         );
     });
 }
@@ -473,12 +475,13 @@ fn ticker_stop_returns_promptly_in_the_middle_of_a_long_interval() {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         thread::sleep(ms(rng.random_range(30..80)));
-        let ((), cpu, wall) = measure(|| ticker.stop());
+        let ((), cost) = measure(|| ticker.stop());
         assert!(
-            wall < harness::scaled(Duration::from_secs(2)),
-            "stop took {wall:?}"
+            cost.wall < harness::scaled(Duration::from_secs(2)),
+            "stop took {:?}",
+            cost.wall
         );
-        assert!(cpu < ms(60), "stop used {cpu:?} of CPU");
+        assert!(!cost.busy_waited(ms(60)), "stop cost {cost}");
         assert_eq!(
             ticks.load(Ordering::SeqCst),
             0,
