@@ -403,7 +403,7 @@ fn timeout_gets_released_permit<S: Sem>() {
         let waiter = s.spawn(|| {
             waiting.store(true, Ordering::SeqCst);
             let start = Instant::now();
-            let got = sem.take_within(Duration::from_secs(5));
+            let got = sem.take_within(harness::scaled(Duration::from_secs(5)));
             let got_one = got.is_some();
             drop(got);
             (got_one, start.elapsed())
@@ -419,7 +419,7 @@ fn timeout_gets_released_permit<S: Sem>() {
         S::KIND
     );
     assert!(
-        wall < Duration::from_secs(4),
+        wall < harness::scaled(Duration::from_secs(4)),
         "{}: acquire_timeout(5 s) took {wall:?} although a permit came back after ~50 ms \
          (the give-back did not wake it)",
         S::KIND
@@ -594,7 +594,9 @@ fn permit_dropped_elsewhere_wakes<S: Sem>() {
         let waiter = s.spawn(|| {
             waiting.store(true, Ordering::SeqCst);
             let start = Instant::now();
-            let got = sem.take_within(Duration::from_secs(5)).is_some();
+            let got = sem
+                .take_within(harness::scaled(Duration::from_secs(5)))
+                .is_some();
             (got, start.elapsed())
         });
         // The permit moves to another thread, which gives it back.
@@ -607,7 +609,7 @@ fn permit_dropped_elsewhere_wakes<S: Sem>() {
         waiter.join().expect("the waiting thread panicked")
     });
     assert!(
-        got && wall < Duration::from_secs(4),
+        got && wall < harness::scaled(Duration::from_secs(4)),
         "{}: a permit dropped on another thread did not wake the blocked acquirer \
          (it returned {} after {wall:?})",
         S::KIND,
