@@ -295,15 +295,39 @@ impl std::fmt::Display for Cost {
 /// its wall time as CPU time and is rarely runnable; a spin loop uses
 /// nearly all of it, or on a busy machine waits for a CPU instead.
 pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Cost) {
-    let (cpu, queued) = (thread_cpu_time(), thread_queued_time());
-    let wall = Instant::now();
+    let before = Stamp::now();
     let value = f();
-    let cost = Cost {
-        cpu: thread_cpu_time() - cpu,
-        queued: thread_queued_time().saturating_sub(queued),
-        wall: wall.elapsed(),
-    };
-    (value, cost)
+    (value, Stamp::now().cost_since(before))
+}
+
+/// The calling thread's clocks at one moment. Two stamps taken on the same
+/// thread give the [`Cost`] of what it did between them, where the code in
+/// between is not one call (a callback's thread, read at each callback).
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    cpu: Duration,
+    queued: Duration,
+    at: Instant,
+}
+
+impl Stamp {
+    /// The calling thread's clocks now.
+    pub fn now() -> Stamp {
+        Stamp {
+            cpu: thread_cpu_time(),
+            queued: thread_queued_time(),
+            at: Instant::now(),
+        }
+    }
+
+    /// What the thread spent from `earlier` (a stamp of the same thread) to this one.
+    pub fn cost_since(&self, earlier: Stamp) -> Cost {
+        Cost {
+            cpu: self.cpu.saturating_sub(earlier.cpu),
+            queued: self.queued.saturating_sub(earlier.queued),
+            wall: self.at.saturating_duration_since(earlier.at),
+        }
+    }
 }
 
 /// Counts how many callers are inside a region at once, and the maximum seen.
