@@ -220,14 +220,17 @@ pub(crate) fn cpu_clock(clock: libc::clockid_t) -> Option<Duration> {
     (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// Time the calling thread has spent runnable but waiting for a CPU (the
-/// run queue), from `/proc/thread-self/schedstat`; zero where the kernel
-/// does not say.
-pub fn thread_queued_time() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|text| text.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(Duration::ZERO, Duration::from_nanos)
+/// The calling thread's scheduler counters from `/proc/thread-self/schedstat`:
+/// time runnable but waiting for a CPU (the run queue), and how many times
+/// it was put on a CPU. Zeros where the kernel does not say.
+fn thread_schedstat() -> (Duration, u64) {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let mut fields = text
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse::<u64>().unwrap_or(0));
+    let queued = Duration::from_nanos(fields.next().unwrap_or(0));
+    (queued, fields.next().unwrap_or(0))
 }
 
 /// What a measured call cost the thread that made it (see [`measure`]).
@@ -240,12 +243,22 @@ pub struct Cost {
     pub queued: Duration,
     /// Wall time.
     pub wall: Duration,
+    /// Times the thread was put on a CPU.
+    pub slices: u64,
+    /// Threads whose costs are added up here.
+    pub threads: u32,
 }
 
 /// The least time a call must have wanted a CPU, on one or in the run
 /// queue, before [`Cost::busy_waited`] judges it by its share of the wall
-/// time: a woken thread's wait for a CPU on a busy machine stays far below.
+/// time.
 pub const MIN_BUSY: Duration = Duration::from_millis(50);
+
+/// The fewest times per thread a call must have been put on a CPU before
+/// [`Cost::busy_waited`] judges it by its share of the wall time. A spinner
+/// starved beside 8 busy loops on its CPU was put on it 30 times in 300 ms;
+/// a blocked thread is put on a CPU once per wakeup.
+pub const MIN_SLICES: u64 = 8;
 
 impl Cost {
     /// Time the thread wanted a CPU: on one, or waiting for one.
@@ -254,12 +267,17 @@ impl Cost {
     }
 
     /// Whether a call that should block busy-waited instead: it used
-    /// `max_cpu` of CPU or more, or it wanted a CPU for at least half its
-    /// wall time (and at least [`MIN_BUSY`]). The second catches a spinner
-    /// on a busy machine, which gets little CPU but is always runnable; a
-    /// blocked thread is neither, however busy the machine.
+    /// `max_cpu` of CPU or more, or it was runnable, again and again, for
+    /// most of its wall time. The second catches a spinner on a busy
+    /// machine, which gets little CPU but is always runnable and is put on
+    /// a CPU many times. A blocked thread is not runnable until it is
+    /// woken; on a throttled CPU it may then wait long for one, but that is
+    /// one wait, not [`MIN_SLICES`] of them.
     pub fn busy_waited(&self, max_cpu: Duration) -> bool {
-        self.cpu >= max_cpu || (self.busy() >= MIN_BUSY && self.busy() * 2 >= self.wall)
+        let runnable = self.busy() >= MIN_BUSY
+            && self.busy() * 4 >= self.wall * 3
+            && self.slices >= MIN_SLICES * u64::from(self.threads.max(1));
+        self.cpu >= max_cpu || runnable
     }
 }
 
@@ -270,6 +288,8 @@ impl std::ops::Add for Cost {
             cpu: self.cpu + other.cpu,
             queued: self.queued + other.queued,
             wall: self.wall + other.wall,
+            slices: self.slices + other.slices,
+            threads: self.threads + other.threads,
         }
     }
 }
@@ -284,8 +304,8 @@ impl std::fmt::Display for Cost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:?} of wall time, {:?} of CPU, {:?} waiting for a CPU",
-            self.wall, self.cpu, self.queued
+            "{:?} of wall time, {:?} of CPU, {:?} waiting for a CPU, put on one {} times",
+            self.wall, self.cpu, self.queued, self.slices
         )
     }
 }
@@ -307,15 +327,18 @@ pub fn measure<T>(f: impl FnOnce() -> T) -> (T, Cost) {
 pub struct Stamp {
     cpu: Duration,
     queued: Duration,
+    slices: u64,
     at: Instant,
 }
 
 impl Stamp {
     /// The calling thread's clocks now.
     pub fn now() -> Stamp {
+        let (queued, slices) = thread_schedstat();
         Stamp {
             cpu: thread_cpu_time(),
-            queued: thread_queued_time(),
+            queued,
+            slices,
             at: Instant::now(),
         }
     }
@@ -326,6 +349,8 @@ impl Stamp {
             cpu: self.cpu.saturating_sub(earlier.cpu),
             queued: self.queued.saturating_sub(earlier.queued),
             wall: self.at.saturating_duration_since(earlier.at),
+            slices: self.slices.saturating_sub(earlier.slices),
+            threads: 1,
         }
     }
 }
@@ -543,6 +568,8 @@ mod tests {
     /// while its CPU time alone stays under the limit.
     #[test]
     fn a_spinner_starved_of_cpu_still_busy_waits() {
+        // Its spinners would be progress to the process-wide probes' tests.
+        let _alone = crate::progress::tests::ALONE.lock().unwrap();
         let costs: Vec<Cost> = thread::scope(|s| {
             let spinners: Vec<_> = (0..8)
                 .map(|_| {
@@ -567,6 +594,31 @@ mod tests {
             .expect("eight spinners on one or two CPUs each get at most about a quarter of one");
         assert!(starved.busy_waited(Duration::from_millis(150)), "{starved}");
         assert!(total.busy_waited(Duration::from_secs(10)), "{total}");
+    }
+
+    /// The rule itself, on costs as the kernel reported them here: a thread
+    /// woken on a throttled CPU that then waited long for it is not a
+    /// spinner; one starved beside busy loops is.
+    #[test]
+    fn busy_waited_tells_a_long_wait_for_a_cpu_from_spinning() {
+        let ms = Duration::from_millis;
+        let cost = |cpu, queued, wall, slices, threads| Cost {
+            cpu: ms(cpu),
+            queued: ms(queued),
+            wall: ms(wall),
+            slices,
+            threads,
+        };
+        let woken_late = cost(1, 900, 1200, 2, 1);
+        assert!(!woken_late.busy_waited(ms(20)), "{woken_late}");
+        let starved_spinner = cost(1, 311, 312, 30, 1);
+        assert!(starved_spinner.busy_waited(ms(20)), "{starved_spinner}");
+        let four_woken_late: Cost = [woken_late; 4].into_iter().sum();
+        assert!(!four_woken_late.busy_waited(ms(20)), "{four_woken_late}");
+        let spinning_on_a_cpu = cost(150, 150, 300, 4000, 1);
+        assert!(spinning_on_a_cpu.busy_waited(ms(20)));
+        let asleep = cost(0, 0, 300, 1, 1);
+        assert!(!asleep.busy_waited(ms(20)));
     }
 
     /// Binds the calling thread to CPU 0 (or leaves it if the kernel refuses).

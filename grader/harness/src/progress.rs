@@ -216,11 +216,11 @@ pub fn record_tree(progress: &mut Progress, pid: u32) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// These tests measure the whole process: one at a time.
-    static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    pub(crate) static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[test]
     fn a_spinning_thread_progresses_and_a_sleeping_one_does_not() {
