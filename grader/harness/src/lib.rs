@@ -220,19 +220,6 @@ pub(crate) fn cpu_clock(clock: libc::clockid_t) -> Option<Duration> {
     (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
-/// The calling thread's scheduler counters from `/proc/thread-self/schedstat`:
-/// time runnable but waiting for a CPU (the run queue), and how many times
-/// it was put on a CPU. Zeros where the kernel does not say.
-fn thread_schedstat() -> (Duration, u64) {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let mut fields = text
-        .split_whitespace()
-        .skip(1)
-        .map(|f| f.parse::<u64>().unwrap_or(0));
-    let queued = Duration::from_nanos(fields.next().unwrap_or(0));
-    (queued, fields.next().unwrap_or(0))
-}
-
 /// What a measured call cost the thread that made it (see [`measure`]).
 /// Costs of several threads add up with `+` or `sum()`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -294,6 +281,12 @@ impl std::ops::Add for Cost {
     }
 }
 
+impl std::ops::AddAssign for Cost {
+    fn add_assign(&mut self, other: Cost) {
+        *self = *self + other;
+    }
+}
+
 impl std::iter::Sum for Cost {
     fn sum<I: Iterator<Item = Cost>>(costs: I) -> Cost {
         costs.fold(Cost::default(), |a, b| a + b)
@@ -334,10 +327,13 @@ pub struct Stamp {
 impl Stamp {
     /// The calling thread's clocks now.
     pub fn now() -> Stamp {
-        let (queued, slices) = thread_schedstat();
+        // Zeros where the kernel does not say: then only the CPU time judges.
+        let [_, queued, slices] =
+            progress::schedstat(std::path::Path::new("/proc/thread-self/schedstat"))
+                .unwrap_or_default();
         Stamp {
             cpu: thread_cpu_time(),
-            queued,
+            queued: Duration::from_nanos(queued),
             slices,
             at: Instant::now(),
         }

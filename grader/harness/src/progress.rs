@@ -47,6 +47,17 @@ pub struct Threads {
     pub housekeeping_cpu_ns: u64,
 }
 
+/// One thread's scheduler counters, from a `schedstat` file under `/proc`:
+/// nanoseconds on a CPU, nanoseconds runnable but waiting for one, and how
+/// many times it was put on a CPU. `None` if the file cannot be read.
+pub fn schedstat(path: &Path) -> Option<[u64; 3]> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut fields = text
+        .split_whitespace()
+        .map(|f| f.parse::<u64>().unwrap_or(0));
+    Some(std::array::from_fn(|_| fields.next().unwrap_or(0)))
+}
+
 /// The counters of every thread of `pid` (`self` for this process) but
 /// `skip_tid`, the [`HOUSEKEEPING`] ones apart; `None` without `/proc`.
 pub fn demand_of(pid: &str, skip_tid: Option<i64>) -> Option<Threads> {
@@ -63,13 +74,9 @@ pub fn demand_of(pid: &str, skip_tid: Option<i64>) -> Option<Threads> {
         if Some(tid) == skip_tid {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+        let Some([cpu, wait, _]) = schedstat(&task.path().join("schedstat")) else {
             continue;
         };
-        let mut fields = text
-            .split_whitespace()
-            .map(|f| f.parse::<u64>().unwrap_or(0));
-        let (cpu, wait) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
         let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
         if HOUSEKEEPING.contains(&name.trim_end()) {
             found.housekeeping_cpu_ns += cpu;

@@ -313,7 +313,7 @@ fn threads_blocked_in_lock_use_almost_no_cpu() {
             for handle in handles {
                 let cost = handle.join().unwrap();
                 println!("a thread blocked in lock(): {cost}");
-                total = total + cost;
+                total += cost;
             }
             assert!(
                 !total.busy_waited(BUSY_CPU),

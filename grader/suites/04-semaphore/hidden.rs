@@ -476,7 +476,7 @@ fn blocked_acquire_does_not_busy_wait() {
             let mut cost = Cost::default();
             for handle in blocked {
                 let ((), used) = handle.join().expect("a blocked acquirer panicked");
-                cost = cost + used;
+                cost += used;
             }
             println!("acquire: {SLEEPERS} threads blocked, {cost}");
             assert!(
@@ -488,7 +488,7 @@ fn blocked_acquire_does_not_busy_wait() {
             for handle in timed_out {
                 let (got, used) = handle.join().expect("a timed acquirer panicked");
                 assert!(!got, "acquire_timeout got a permit that was held all along");
-                cost = cost + used;
+                cost += used;
             }
             println!("acquire_timeout: {SLEEPERS} threads blocked, {cost}");
             assert!(

@@ -85,11 +85,17 @@ impl Waiters {
         // All asleep at once means all are inside their wait (nobody runs to
         // hold the event's lock meanwhile). A waiter that never sleeps (one
         // that spins) is caught elsewhere; here it only costs a longer pause.
+        // Both pauses stretch with the load: a waiter preempted between
+        // `about_to_block` and its wait must still get there before `set`.
         let asleep = stats.iter().all(Option::is_some)
-            && eventually(Duration::from_secs(1), || {
+            && eventually(Duration::from_secs(3), || {
                 stats.iter().flatten().all(|path| is_asleep(path))
             });
-        thread::sleep(Duration::from_millis(if asleep { 30 } else { 150 }));
+        thread::sleep(harness::scaled(Duration::from_millis(if asleep {
+            30
+        } else {
+            150
+        })));
         assert_eq!(
             self.returned(),
             0,
@@ -412,7 +418,7 @@ fn blocked_wait_does_not_busy_wait() {
         let mut cost = Cost::default();
         for (got, used) in timed {
             assert!(!got, "wait_timeout returned true before the event was set");
-            cost = cost + used;
+            cost += used;
         }
         println!("wait_timeout: {SLEEPERS} threads blocked, {cost}");
         assert!(

@@ -472,7 +472,7 @@ fn pop_on_an_empty_queue_blocks_without_busy_waiting() {
             join_all_within(consumers, PROMPTLY, "pushes did not wake every consumer")
         {
             assert!(item.is_some(), "a consumer got {item:?} from an open queue");
-            cost = cost + used;
+            cost += used;
         }
         println!("{SLEEPERS} consumers blocked, {cost}");
         assert!(
@@ -515,7 +515,7 @@ fn push_on_a_full_queue_blocks_without_busy_waiting() {
             join_all_within(producers, PROMPTLY, "pops did not wake every producer")
         {
             assert_eq!(result, Ok(()));
-            cost = cost + used;
+            cost += used;
         }
         println!("{SLEEPERS} producers blocked, {cost}");
         assert!(

@@ -318,7 +318,7 @@ fn waiting_parties_do_not_busy_wait() {
             let mut cost = harness::Cost::default();
             for (result, used) in join_all_within(handles, PROMPTLY, "parties not released") {
                 assert!(result.is_ok(), "{kind} returned {result:?}");
-                cost = cost + used;
+                cost += used;
             }
             println!("{SLEEPERS} parties in {kind} blocked, {cost}");
             assert!(
