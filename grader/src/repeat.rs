@@ -224,10 +224,7 @@ impl Tally {
                         "{} {}: {}",
                         test.name,
                         test.outcome.verdict(),
-                        test.output
-                            .lines()
-                            .find(|l| !l.starts_with("seed: "))
-                            .unwrap_or("")
+                        failure_message(&test.output)
                     ),
                     None if lost => result.verdict(),
                     None => "kept full marks".to_string(),
@@ -358,6 +355,22 @@ pub fn repeat(
     Ok(tallies)
 }
 
+/// The line of a test's output that says what went wrong: the message
+/// under the first `panicked at` line (where the assertion's own words are),
+/// else the first line that is not the seed.
+fn failure_message(output: &str) -> &str {
+    let mut lines = output.lines();
+    if lines.any(|line| line.contains("panicked at")) {
+        if let Some(message) = lines.find(|line| !line.trim().is_empty()) {
+            return message;
+        }
+    }
+    output
+        .lines()
+        .find(|line| !line.starts_with("seed: "))
+        .unwrap_or("")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,5 +460,14 @@ mod tests {
         assert_eq!((row.runs, row.lost), (1, 0));
         assert!(!row.ok(MIN_CATCH_RATE));
         assert!(row.first_wrong.is_some());
+    }
+
+    #[test]
+    fn the_first_wrong_run_quotes_the_assertion_not_the_panic_location() {
+        let output = "seed: 9\nthread 'main' panicked at grader/suites/05-event/hidden.rs:88:5:\n\
+                      set() must wake the waiter\nnote: run with RUST_BACKTRACE=1";
+        assert_eq!(failure_message(output), "set() must wake the waiter");
+        assert_eq!(failure_message("seed: 9\ntimed out"), "timed out");
+        assert_eq!(failure_message(""), "");
     }
 }
