@@ -360,10 +360,10 @@ pub fn repeat(
 /// else the first line that is not the seed.
 fn failure_message(output: &str) -> &str {
     let mut lines = output.lines();
-    if lines.any(|line| line.contains("panicked at")) {
-        if let Some(message) = lines.find(|line| !line.trim().is_empty()) {
-            return message;
-        }
+    if lines.any(|line| line.contains("panicked at"))
+        && let Some(message) = lines.find(|line| !line.trim().is_empty())
+    {
+        return message;
     }
     output
         .lines()
