@@ -22,7 +22,10 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
     match result.recv_timeout(limit) {
         Ok(Ok(value)) => value,
         Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => panic!("still running after {limit:?}: a deadlock, or a lost wakeup?"),
+        Err(_) => panic!(
+            "still running after {limit:?}: blocked for good (a lock never released?), or far \
+             slower than this test expects on this machine"
+        ),
     }
 }
 
