@@ -355,20 +355,17 @@ pub fn repeat(
     Ok(tallies)
 }
 
-/// The line of a test's output that says what went wrong: the message
-/// under the first `panicked at` line (where the assertion's own words are),
-/// else the first line that is not the seed.
-fn failure_message(output: &str) -> &str {
-    let mut lines = output.lines();
-    if lines.any(|line| line.contains("panicked at"))
-        && let Some(message) = lines.find(|line| !line.trim().is_empty())
-    {
-        return message;
-    }
-    output
-        .lines()
-        .find(|line| !line.starts_with("seed: "))
-        .unwrap_or("")
+/// What went wrong in a test's output: its first panic message (the
+/// assertion's own words, with where), else the first line that is not the
+/// seed.
+fn failure_message(output: &str) -> String {
+    crate::run::panic_message(output).unwrap_or_else(|| {
+        output
+            .lines()
+            .find(|line| !line.starts_with("seed: "))
+            .unwrap_or("")
+            .to_string()
+    })
 }
 
 #[cfg(test)]
@@ -465,8 +462,11 @@ mod tests {
     #[test]
     fn the_first_wrong_run_quotes_the_assertion_not_the_panic_location() {
         let output = "seed: 9\nthread 'main' panicked at grader/suites/05-event/hidden.rs:88:5:\n\
-                      set() must wake the waiter\nnote: run with RUST_BACKTRACE=1";
-        assert_eq!(failure_message(output), "set() must wake the waiter");
+                      set() must wake the waiter\nnote: run with `RUST_BACKTRACE=1`";
+        assert_eq!(
+            failure_message(output),
+            "set() must wake the waiter (at grader/suites/05-event/hidden.rs:88:5)"
+        );
         assert_eq!(failure_message("seed: 9\ntimed out"), "timed out");
         assert_eq!(failure_message(""), "");
     }
