@@ -16,6 +16,7 @@ pub fn prepare(course: &Course, exercise: &Exercise) -> Result<PathBuf, Error> {
     for part in ["src", "tests"] {
         sync_tree(&dir.join(part), &read_tree(&exercise.dir.join(part))?)?;
     }
+    copy_shared_test_files(course, &root)?;
     let manifest = manifest(course, exercise)?;
     write_if_changed(&dir.join("Cargo.toml"), manifest.as_bytes())?;
     // The course's lock file: the same dependency versions, no network.
@@ -24,6 +25,21 @@ pub fn prepare(course: &Course, exercise: &Exercise) -> Result<PathBuf, Error> {
         write_if_changed(&dir.join("Cargo.lock"), &content)?;
     }
     Ok(dir)
+}
+
+/// Copies the files the visible tests share (`exercises/*.rs`, taken in
+/// with `#[path = "../../within.rs"]`) into `root`, one folder above the
+/// scratch crates, where that path finds them.
+fn copy_shared_test_files(course: &Course, root: &Path) -> Result<(), Error> {
+    let dir = course.root.join("exercises");
+    let entries = fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    for path in entries.flatten().map(|entry| entry.path()) {
+        if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
+            let content = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            write_if_changed(&root.join(path.file_name().unwrap_or_default()), &content)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), Error> {

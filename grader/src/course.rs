@@ -144,6 +144,24 @@ pub struct TestPoints {
 }
 
 impl Course {
+    /// The files the exercises' visible tests share (`exercises/*.rs`, such
+    /// as `within.rs`, taken in with `#[path = "../../within.rs"]`), by name.
+    /// A scratch workspace puts them one folder above its crates, where that
+    /// path finds them.
+    pub fn shared_test_files(&self) -> Result<BTreeMap<PathBuf, Vec<u8>>, Error> {
+        let dir = self.root.join("exercises");
+        let entries = fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut files = BTreeMap::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
+                let content = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                files.insert(PathBuf::from(entry.file_name()), content);
+            }
+        }
+        Ok(files)
+    }
+
     /// Loads the course rooted at `root`.
     pub fn load(root: &Path) -> Result<Course, Error> {
         let root = root

@@ -396,6 +396,9 @@ pub fn prepare(
     let manifest = workspace_manifest(&members, backend);
     write_if_changed(&slot.dir.join("Cargo.toml"), manifest.as_bytes())?;
     copy_course_lock(course, slot)?;
+    for (name, content) in course.shared_test_files()? {
+        write_if_changed(&slot.dir.join(name), &content)?;
+    }
     Ok(PreparedSubmission {
         workspace: slot.dir.clone(),
         exercises: prepared,

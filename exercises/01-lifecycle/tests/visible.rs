@@ -3,50 +3,13 @@
 
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use exercise_01::{LifecycleError, State, Tracker, Worker, run_in_thread, spawn_named};
 
-/// Runs `body` on a helper thread and fails the test if it takes longer than
-/// `limit` (a hang in the code under test becomes a failure, not a stuck run).
-/// A panic in `body` (such as a `todo!()`) is passed on unchanged.
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (done, finished) = mpsc::channel();
-    let helper = thread::spawn(move || {
-        let value = body();
-        let _ = done.send(());
-        value
-    });
-    match finished.recv_timeout(limit) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match helper.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {limit:?}"),
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
-
-/// Polls `condition` for up to two seconds.
-fn eventually(mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(2).mul_f64(slack());
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    condition()
-}
+#[path = "../../within.rs"]
+mod within;
+use within::{eventually, within};
 
 #[test]
 fn run_in_thread_returns_the_closure_value_from_another_thread() {
@@ -110,7 +73,7 @@ fn worker_goes_from_created_to_running_to_finished() {
 
         go.send(()).unwrap();
         assert!(
-            eventually(|| worker.state() == State::Finished),
+            eventually(Duration::from_secs(2), || worker.state() == State::Finished),
             "never became Finished"
         );
         assert!(!worker.is_alive());

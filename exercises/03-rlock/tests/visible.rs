@@ -3,40 +3,14 @@
 //! busy-wait checks, snapshots taken while transfers run).
 
 use std::cell::{Cell, RefCell};
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use exercise_03::{Ledger, LedgerError, RLock};
 
-/// Runs `f` on its own thread and fails the test if it does not finish within
-/// `limit` (a deadlock in the code under test must not hang the test run). A
-/// panic inside `f` fails the test with its own message.
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(panic::catch_unwind(AssertUnwindSafe(f)));
-    });
-    match result.recv_timeout(limit) {
-        Ok(Ok(value)) => value,
-        Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => panic!(
-            "still running after {limit:?}: blocked for good (a lock never released?), or far \
-             slower than this test expects on this machine"
-        ),
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
+#[path = "../../within.rs"]
+mod within;
+use within::within;
 
 #[test]
 fn guard_derefs_to_the_value() {

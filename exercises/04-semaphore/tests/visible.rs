@@ -8,35 +8,9 @@ use std::time::{Duration, Instant};
 
 use exercise_04::{BoundedSemaphore, OverRelease, Semaphore, run_limited};
 
-/// Runs `f` on its own thread and returns its result, or fails the test if it
-/// takes longer than `limit` (a deadlock or a lost wakeup in the code).
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => value,
-        // The call panicked: report its panic, not a timeout.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the thread sends before it ends"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the call did not return within {limit:?} (blocked forever?)")
-        }
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
+#[path = "../../within.rs"]
+mod within;
+use within::within;
 
 #[test]
 fn a_new_semaphore_has_all_its_permits_free() {
@@ -104,8 +78,8 @@ fn a_blocked_acquire_returns_after_a_release() {
         "acquire returned with no permit free"
     );
     sem.release();
-    rx.recv_timeout(Duration::from_secs(1))
-        .expect("release did not wake the blocked acquire");
+    within(Duration::from_secs(1), move || rx.recv())
+        .expect("the blocked acquire's thread ended without a permit");
 }
 
 #[test]

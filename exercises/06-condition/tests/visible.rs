@@ -2,41 +2,14 @@
 //! The hidden tests go further (many threads, stolen wakeups, busy-waiting).
 
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_06::{BoundedQueue, Closed, PopTimeoutError, TryPushError};
 
-/// Runs `f` on its own thread and fails the test if it does not finish
-/// within `limit` (so a queue that blocks forever fails instead of hanging).
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("still blocked after {limit:?}: did a waiting thread miss its wakeup?")
-        }
-        // The body panicked: fail with its own message.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the body returned without sending its value"),
-        },
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
+#[path = "../../within.rs"]
+mod within;
+use within::within;
 
 #[test]
 fn items_come_out_in_the_order_they_went_in() {

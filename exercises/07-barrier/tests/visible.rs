@@ -2,42 +2,16 @@
 //! The hidden tests go further (many generations with random party counts,
 //! abort and reset while parties wait, timeouts, busy-waiting).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use exercise_07::{Barrier, BrokenBarrier};
 
-/// Runs `f` on its own thread and fails the test if it does not finish
-/// within `limit` (so a barrier that blocks forever fails instead of hanging).
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("still blocked after {limit:?}: did a waiting party miss its wakeup?")
-        }
-        // The body panicked: fail with its own message.
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the body returned without sending its value"),
-        },
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
+#[path = "../../within.rs"]
+mod within;
+use within::{eventually, within};
 
 /// Starts `parties` threads that each call `wait` once; returns their results.
 fn wait_all(barrier: &Arc<Barrier>, parties: usize) -> Vec<Result<usize, BrokenBarrier>> {
@@ -73,10 +47,7 @@ fn wait_blocks_until_the_last_party_arrives() {
             thread::spawn(move || barrier.wait())
         };
         // Give the first party time to arrive and block.
-        let deadline = Instant::now() + Duration::from_secs(1).mul_f64(slack());
-        while barrier.n_waiting() < 1 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(1));
-        }
+        eventually(Duration::from_secs(1), || barrier.n_waiting() >= 1);
         assert_eq!(barrier.n_waiting(), 1, "one party is blocked in wait");
         assert!(
             !first.is_finished(),
@@ -200,10 +171,7 @@ fn abort_and_reset_wake_every_waiting_party() {
                 let waiting: Vec<_> = (0..2).map(|_| scope.spawn(|| barrier.wait())).collect();
                 // Both parties must be in wait() before the barrier breaks
                 // (one that came after a reset would wait for a new round).
-                let deadline = Instant::now() + Duration::from_secs(2).mul_f64(slack());
-                while barrier.n_waiting() < 2 && Instant::now() < deadline {
-                    thread::sleep(Duration::from_millis(1));
-                }
+                eventually(Duration::from_secs(2), || barrier.n_waiting() >= 2);
                 breaker(&barrier);
                 for party in waiting {
                     assert_eq!(party.join().unwrap(), Err(BrokenBarrier));

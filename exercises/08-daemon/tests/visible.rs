@@ -8,33 +8,9 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Runs `f` on its own thread and returns its result, failing the test if it
-/// takes longer than `limit` (a hang in the code under test) or panics.
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(f());
-    });
-    match result.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("still running after {limit:?}: something waits that should not")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            panic!("the code under test panicked (its message is printed above)")
-        }
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
+#[path = "../../within.rs"]
+mod within;
+use within::{eventually, slack, within};
 
 #[test]
 fn spawned_threads_carry_their_names() {
@@ -130,10 +106,7 @@ fn active_counts_running_threads() {
             "two threads are blocked, so two are active"
         );
         drop(release);
-        let deadline = Instant::now() + Duration::from_secs(1).mul_f64(slack());
-        while runtime.active() != 0 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(5));
-        }
+        eventually(Duration::from_secs(1), || runtime.active() == 0);
         assert_eq!(runtime.active(), 0, "both threads have finished");
         runtime.shutdown();
     });
@@ -165,10 +138,7 @@ fn ticker_ticks_until_stopped() {
         let ticker = Ticker::start(Duration::from_millis(20), move || {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let deadline = Instant::now() + Duration::from_secs(1).mul_f64(slack());
-        while ticks.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(5));
-        }
+        eventually(Duration::from_secs(1), || ticks.load(Ordering::SeqCst) >= 3);
         ticker.stop();
         let at_stop = ticks.load(Ordering::SeqCst);
         thread::sleep(Duration::from_millis(100));
@@ -281,10 +251,7 @@ fn a_panicking_thread_stops_counting_and_the_others_are_still_waited_for() {
             thread::sleep(Duration::from_millis(50));
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let deadline = Instant::now() + Duration::from_secs(2).mul_f64(slack());
-        while runtime.active() > 1 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(5));
-        }
+        eventually(Duration::from_secs(2), || runtime.active() <= 1);
         let active = runtime.active();
         drop(release);
         let mut panics = runtime.shutdown();

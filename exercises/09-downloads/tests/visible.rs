@@ -5,37 +5,12 @@
 use exercise_09::{download_all, http_get, serve};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Runs `f` on its own thread and returns its result, failing the test if it
-/// takes longer than `limit` (a hang in the code under test) or panics.
-fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(f());
-    });
-    match result.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("still running after {limit:?}: something waits that should not")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            panic!("the code under test panicked (its message is printed above)")
-        }
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
+#[path = "../../within.rs"]
+mod within;
+use within::{eventually, within};
 
 #[test]
 fn results_come_back_in_input_order() {
@@ -86,10 +61,7 @@ fn never_more_than_max_workers_at_once() {
             // The first download waits (up to 2 s) for a second one to start,
             // so a real pool always shows the overlap, however busy the machine.
             if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                let deadline = Instant::now() + Duration::from_secs(2).mul_f64(slack());
-                while most.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
-                    thread::sleep(Duration::from_millis(1));
-                }
+                eventually(Duration::from_secs(2), || most.load(Ordering::SeqCst) >= 2);
             }
             thread::sleep(Duration::from_millis(20));
             inside.fetch_sub(1, Ordering::SeqCst);
@@ -242,10 +214,7 @@ fn exactly_max_workers_download_at_once() {
             // Wait (up to 2 s) until three downloads overlap: a pool whose
             // workers fetch one at a time (the queue's lock held while
             // fetching) never gets there.
-            let deadline = Instant::now() + Duration::from_secs(2).mul_f64(slack());
-            while most.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(1));
-            }
+            eventually(Duration::from_secs(2), || most.load(Ordering::SeqCst) >= 3);
             inside.fetch_sub(1, Ordering::SeqCst);
             Ok(Vec::new())
         });
@@ -290,10 +259,9 @@ fn one_slow_download_holds_up_nothing_else() {
             who.lock().push((thread::current().id(), url.to_string()));
             if url == "slow" {
                 // Slow until the five others are fetched (or 3 s passed).
-                let deadline = Instant::now() + Duration::from_secs(3).mul_f64(slack());
-                while others_done.load(Ordering::SeqCst) < 5 && Instant::now() < deadline {
-                    thread::sleep(Duration::from_millis(2));
-                }
+                eventually(Duration::from_secs(3), || {
+                    others_done.load(Ordering::SeqCst) >= 5
+                });
             } else {
                 thread::sleep(Duration::from_millis(5));
                 others_done.fetch_add(1, Ordering::SeqCst);

@@ -4,41 +4,15 @@
 
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use exercise_10::{count_primes, parallel_map, parallel_sum, pool_map};
 use parking_lot::Mutex;
 
-/// Runs `body` on a helper thread and fails the test if it takes longer than
-/// `limit` (a hang in the code under test becomes a failure, not a stuck run).
-/// A panic in `body` (such as a `todo!()`) is passed on unchanged.
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = limit.mul_f64(slack());
-    let (done, finished) = mpsc::channel();
-    let helper = thread::spawn(move || {
-        let value = body();
-        let _ = done.send(());
-        value
-    });
-    match finished.recv_timeout(limit) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match helper.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {limit:?}"),
-    }
-}
-
-/// How much slower than an idle machine this one is, as the grader says
-/// (`INTERLEAVE_SLACK`, 1 when unset): `within`'s limits stretch by it.
-fn slack() -> f64 {
-    std::env::var("INTERLEAVE_SLACK")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(1.0, |v| v.clamp(1.0, 8.0))
-}
+#[path = "../../within.rs"]
+mod within;
+use within::{eventually, within};
 
 #[test]
 fn parallel_sum_adds_every_value() {
@@ -187,12 +161,9 @@ fn pool_map_lets_free_threads_take_the_chunks_after_a_slow_one() {
             owner.lock()[i] = Some(thread::current().id());
             if i == 0 {
                 // Slow until the five others are done (or 3 s passed).
-                let deadline = std::time::Instant::now() + Duration::from_secs(3).mul_f64(slack());
-                while others_done.load(std::sync::atomic::Ordering::SeqCst) < 5
-                    && std::time::Instant::now() < deadline
-                {
-                    thread::sleep(Duration::from_millis(2));
-                }
+                eventually(Duration::from_secs(3), || {
+                    others_done.load(std::sync::atomic::Ordering::SeqCst) >= 5
+                });
             } else {
                 thread::sleep(Duration::from_millis(5));
                 others_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
