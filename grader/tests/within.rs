@@ -66,7 +66,7 @@ fn spin_for(wall: Duration) {
 #[test]
 fn a_call_that_sleeps_for_good_fails_as_blocked_soon_after_its_limit() {
     let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
-    let (message, took) = failure(|| thread::park());
+    let (message, took) = failure(thread::park);
     assert!(
         message.contains("stopped using the CPU") && message.contains("blocked"),
         "{message}"
