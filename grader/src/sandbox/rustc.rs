@@ -8,7 +8,8 @@
 //! - Landlock: rustc may read the toolchain, the system's libraries (for the
 //!   linker), the dependencies' artifacts and, of the scratch crate, only
 //!   the folder being compiled: `src/` for the student's library and
-//!   programs, `tests/` for a test target. `#[path]`, `include_str!` or
+//!   programs, `tests/` (and the course's shared test files beside the
+//!   crates, such as `within.rs`) for a test target. `#[path]`, `include_str!` or
 //!   `include_bytes!` reaching anything else (the course, another student,
 //!   `/etc`) fail to compile, however the path is spelled. It may write only
 //!   the dependencies' output folder and a private tmp.
@@ -120,6 +121,29 @@ fn compiled_folder(args: &[OsString]) -> Option<PathBuf> {
     None
 }
 
+/// For a test target's compile (`<crate>/tests`), the files the course's
+/// visible tests share across exercises (`within.rs`): the `.rs` files at
+/// the scratch workspace's root, one folder above the crates. Only the
+/// grader writes there, from the course's `exercises/*.rs`; a submission's
+/// files land in its crate's `src/`.
+fn shared_test_files(source: &Path) -> Vec<PathBuf> {
+    if source.file_name().is_none_or(|name| name != "tests") {
+        return Vec::new();
+    }
+    let Some(Ok(entries)) = source
+        .parent()
+        .and_then(Path::parent)
+        .map(std::fs::read_dir)
+    else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "rs"))
+        .collect()
+}
+
 fn confine(spec: &RustcSpec, source: &Path) -> Result<(), String> {
     confine::limit(Resource::RLIMIT_AS, spec.limits.memory_bytes)?;
     nix::sys::resource::setrlimit(
@@ -133,6 +157,7 @@ fn confine(spec: &RustcSpec, source: &Path) -> Result<(), String> {
         let mut rules = FsRules::system();
         rules.read.extend(spec.toolchain.iter().cloned());
         rules.read.push(source.to_path_buf());
+        rules.read.extend(shared_test_files(source));
         let build = spec.profile_dir.join("build");
         if build.is_dir() {
             rules.read.push(build);
