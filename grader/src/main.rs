@@ -221,7 +221,8 @@ struct VerifyArgs {
     /// With --repeat: the least fraction of runs in which each mutant must lose points.
     #[arg(long, value_name = "FRACTION", default_value_t = repeat::MIN_CATCH_RATE)]
     min_catch: f64,
-    /// With --repeat: measure only the solutions, or only the mutants.
+    /// With --repeat: measure only the solutions (with the std references),
+    /// only the std references, or only the mutants.
     #[arg(long, value_enum, default_value_t)]
     only: repeat::Subjects,
     /// With --repeat: also write every row, with its per-run figures, as JSON here.

@@ -38,8 +38,11 @@ pub enum Subjects {
     /// The solutions and every mutant.
     #[default]
     All,
-    /// Only the solutions (no mutant is built).
+    /// Only the solutions and the `std` references (no mutant is built).
     Solutions,
+    /// Only the `std` references (`grader/suites/NN-topic/references/`):
+    /// neither the solutions nor the mutants are built.
+    References,
     /// Only the mutants (the solutions are not run).
     Mutants,
 }
@@ -50,6 +53,7 @@ impl Subjects {
         match self {
             Subjects::All => "its solution and each mutant",
             Subjects::Solutions => "its solution",
+            Subjects::References => "its std references",
             Subjects::Mutants => "each mutant",
         }
     }
@@ -288,20 +292,22 @@ fn subjects(
         }
     }
     let mut submissions = Vec::new();
-    if only != Subjects::Mutants {
+    if matches!(only, Subjects::All | Subjects::Solutions) {
         submissions.push(synthetic::submission(
             course,
             "solutions",
             Scope::HiddenOnly,
             &synthetic::every(exercises, Subject::Solution),
         )?);
+    }
+    if only != Subjects::Mutants {
         submissions.extend(synthetic::reference_submissions(
             course,
             exercises,
             Scope::HiddenOnly,
         )?);
     }
-    if only != Subjects::Solutions {
+    if matches!(only, Subjects::All | Subjects::Mutants) {
         submissions.extend(synthetic::mutant_submissions(course, &mutants, "")?);
     }
     Ok(submissions)
@@ -445,6 +451,33 @@ mod tests {
         assert!(!row.ok(MIN_CATCH_RATE));
         assert_eq!(row.wrong_seeds, vec![99, 100]);
         assert_eq!(row.failed_tests["a"], 99);
+    }
+
+    /// What each `--only` builds, on 06 (one solution, one reference, mutants).
+    #[test]
+    fn only_selects_which_kinds_of_subject_are_built() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let course = Course::load(&root).expect("the course loads");
+        let exercises = course.select(&["06".to_string()]).expect("06 exists");
+        let kinds = |only| -> Vec<&'static str> {
+            let built = subjects(&course, &exercises, only, &[]).expect("sources apply");
+            let mut kinds: Vec<&'static str> = built
+                .iter()
+                .flat_map(|s| s.subjects.values())
+                .map(|subject| match subject {
+                    Subject::Solution => "solution",
+                    Subject::Reference(_) => "reference",
+                    Subject::Mutant(_) => "mutant",
+                    Subject::Stub => "stub",
+                })
+                .collect();
+            kinds.dedup();
+            kinds
+        };
+        assert_eq!(kinds(Subjects::All), ["solution", "reference", "mutant"]);
+        assert_eq!(kinds(Subjects::Solutions), ["solution", "reference"]);
+        assert_eq!(kinds(Subjects::References), ["reference"]);
+        assert_eq!(kinds(Subjects::Mutants), ["mutant"]);
     }
 
     #[test]
