@@ -51,8 +51,8 @@ impl Subjects {
     /// What is measured, in words.
     pub fn describe(self) -> &'static str {
         match self {
-            Subjects::All => "its solution and each mutant",
-            Subjects::Solutions => "its solution",
+            Subjects::All => "its solution, its std references and each mutant",
+            Subjects::Solutions => "its solution and its std references",
             Subjects::References => "its std references",
             Subjects::Mutants => "each mutant",
         }
@@ -291,8 +291,15 @@ fn subjects(
             )));
         }
     }
+    // Which kinds each choice builds, in one table.
+    let (solutions, references, mutants_too) = match only {
+        Subjects::All => (true, true, true),
+        Subjects::Solutions => (true, true, false),
+        Subjects::References => (false, true, false),
+        Subjects::Mutants => (false, false, true),
+    };
     let mut submissions = Vec::new();
-    if matches!(only, Subjects::All | Subjects::Solutions) {
+    if solutions {
         submissions.push(synthetic::submission(
             course,
             "solutions",
@@ -300,14 +307,14 @@ fn subjects(
             &synthetic::every(exercises, Subject::Solution),
         )?);
     }
-    if only != Subjects::Mutants {
+    if references {
         submissions.extend(synthetic::reference_submissions(
             course,
             exercises,
             Scope::HiddenOnly,
         )?);
     }
-    if matches!(only, Subjects::All | Subjects::Mutants) {
+    if mutants_too {
         submissions.extend(synthetic::mutant_submissions(course, &mutants, "")?);
     }
     Ok(submissions)
