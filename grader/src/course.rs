@@ -563,6 +563,27 @@ mod tests {
         assert_eq!(exercise_number("target"), None);
     }
 
+    /// Issue 13: a correct solution written on `std` must score full marks,
+    /// so every exercise whose solution locks through `parking_lot` has a
+    /// `std` reference for `verify` to grade (one whose solution is already
+    /// `std` only, such as 10, is its own).
+    #[test]
+    fn every_parking_lot_solution_has_a_std_reference() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let course = Course::load(&root).expect("the course loads");
+        let missing: Vec<&str> = course
+            .exercises
+            .iter()
+            .filter(|e| {
+                let lib = fs::read_to_string(e.solution_src(&course).join("lib.rs"));
+                lib.expect("the solution reads").contains("parking_lot")
+            })
+            .filter(|e| e.references(&course).is_empty())
+            .map(|e| e.topic.as_str())
+            .collect();
+        assert!(missing.is_empty(), "no std reference for {missing:?}");
+    }
+
     #[test]
     fn dependencies_render_inline() {
         let spec: toml::Value = toml::from_str::<toml::Table>(
