@@ -139,6 +139,13 @@ fn together(n: usize, f: impl Fn(usize) + Send + Sync + 'static) {
     }
 }
 
+/// How many times the event scenario repeats its racy step:
+/// `INTERLEAVE_DETECTION_ROUNDS`, 20 by default (fewer leave room to compare
+/// schedules that all catch it at 20).
+fn rounds() -> usize {
+    std::env::var("INTERLEAVE_DETECTION_ROUNDS").map_or(20, |n| n.parse().expect("a count"))
+}
+
 /// An Event whose `wait` checks the flag in one critical section and waits in
 /// another: a `set` in between is missed and the waiter sleeps forever.
 fn event_lost_wakeup() {
@@ -146,7 +153,7 @@ fn event_lost_wakeup() {
         flag: Mutex<bool>,
         changed: Condvar,
     }
-    for _ in 0..20 {
+    for _ in 0..rounds() {
         let event = Arc::new(Event {
             flag: Mutex::new(false),
             changed: Condvar::new(),

@@ -37,6 +37,7 @@
 mod config;
 mod lockdep;
 mod monitor;
+mod pct;
 mod raw;
 mod report;
 mod threads;
