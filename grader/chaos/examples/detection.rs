@@ -9,7 +9,9 @@
 //!
 //! BUG (`event`, `buffer`, `semaphore`, `abba`) and MODE (`plain`, `noise`,
 //! `+spurious`, `+lockdep`, `all`) restrict the table to one row or column;
-//! `INTERLEAVE_CHAOS_TUNE` passes on to the runs.
+//! `INTERLEAVE_CHAOS_TUNE` passes on to the runs, and
+//! `INTERLEAVE_DETECTION_ROUNDS` sets how often the `event` scenario repeats
+//! its racy step (20).
 //!
 //! One run is one process (a verdict of the stand-in ends the process): the
 //! scenario repeats its racy step a few dozen times, as one hidden test would,

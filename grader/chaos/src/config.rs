@@ -80,12 +80,6 @@ pub(crate) struct Config {
     pub wait_stall_us: u64,
     /// A thread blocked this long is reported by the monitor.
     pub hang_after: Duration,
-    /// Depth of the PCT-style schedule (`src/pct.rs`); 0 turns it off.
-    pub pct_depth: u64,
-    /// Change points fall among the first `pct_span` noise points.
-    pub pct_span: u64,
-    /// How long a thread that gives way to a higher priority naps.
-    pub pct_us: u64,
 }
 
 impl Config {
@@ -111,9 +105,6 @@ impl Config {
             wait_stall_one_in: 2,
             wait_stall_us: 1000,
             hang_after: Duration::from_millis(1500),
-            pct_depth: 0,
-            pct_span: 400,
-            pct_us: 100,
         };
         match std::env::var(CHAOS_VAR).as_deref().map(str::trim) {
             Err(_) | Ok("") | Ok("on") | Ok("1") => {}
@@ -170,9 +161,6 @@ impl Config {
                     "hang_ms" => config.hang_after = Duration::from_millis(value),
                     "wait_stall" => config.wait_stall_one_in = value,
                     "wait_stall_us" => config.wait_stall_us = value,
-                    "pct" => config.pct_depth = value,
-                    "pct_span" => config.pct_span = value,
-                    "pct_us" => config.pct_us = value,
                     other => panic!("{TUNE_VAR}: unknown key {other:?}"),
                 }
             }

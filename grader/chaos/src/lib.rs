@@ -37,7 +37,6 @@
 mod config;
 mod lockdep;
 mod monitor;
-mod pct;
 mod raw;
 mod report;
 mod threads;

@@ -90,8 +90,6 @@ pub(crate) struct Shared {
     /// an uncontended lock stays free of shared state).
     pub held: RealMutex<Vec<Held>>,
     pub waiting: RealMutex<Option<Waiting>>,
-    /// Its priority in the PCT-style schedule (`src/pct.rs`; 0 when off).
-    pub priority: AtomicU64,
 }
 
 impl Shared {
@@ -129,7 +127,6 @@ impl Local {
             name: std::thread::current().name().map(str::to_string),
             held: RealMutex::new(Vec::new()),
             waiting: RealMutex::new(None),
-            priority: AtomicU64::new(0),
         });
         {
             let mut threads = THREADS.lock();
@@ -141,12 +138,6 @@ impl Local {
         // a lock, which the OS decides; a replay is as faithful as it allows).
         let mut state = config().seed ^ (serial as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let _ = splitmix(&mut state);
-        if config().pct_depth > 0 {
-            let random = splitmix(&mut state);
-            shared
-                .priority
-                .store(crate::pct::initial(random), Ordering::Relaxed);
-        }
         Local {
             shared,
             held: RefCell::new(Vec::new()),
@@ -184,12 +175,8 @@ impl Local {
             return;
         };
         let config = config();
-        let budget_left = self.slept.get() < config.sleep_budget;
-        if config.pct_depth > 0 && crate::pct::step(&self.shared) && budget_left {
-            self.sleep(Duration::from_micros(config.pct_us));
-            return;
-        }
         let roll = self.next();
+        let budget_left = self.slept.get() < config.sleep_budget;
         if budget_left && hit(roll, config.stall_one_in * scale) {
             let stall = Duration::from_micros(1000 + self.up_to(config.stall_max_us));
             self.sleep(stall);
