@@ -718,3 +718,58 @@ fn ledger_concurrent_operations_conserve_every_balance() {
         }
     });
 }
+
+// ---------------------------------------------------------------------------
+// Added for issue 13: a release that arrives between the waiter's check of the
+// owner and its wait.
+
+/// Rounds of the hand-over test.
+const HAND_OVERS: usize = 600;
+/// Longest pause between waking the waiter and releasing, in microseconds.
+const MAX_RELEASE_DELAY_US: u64 = 300;
+/// No acquisition for this long after the release means the waiter is stuck
+/// (a correct hand-over takes microseconds, even on a loaded machine).
+const NO_PROGRESS: Duration = Duration::from_secs(3);
+
+/// Over and over, the test thread owns the lock, wakes a second thread that
+/// calls `lock()`, and releases after a random pause of up to 300 µs, so the
+/// release lands at every point of that thread's way into its wait. Catches a
+/// `lock` that checks the owner, unlocks, and locks again to wait without
+/// re-checking: the release in between is lost and the waiter blocks for good.
+#[test]
+fn a_release_while_another_thread_enters_lock_is_never_lost() {
+    check(LIMIT, || {
+        let mut rng = harness::rng();
+        let lock = Arc::new(RLock::new(()));
+        let (start, started) = mpsc::channel::<()>();
+        let (got, acquired) = mpsc::channel::<()>();
+        // Detached: when the release is lost it blocks for good, and the
+        // test must still end.
+        let waiter = Arc::clone(&lock);
+        thread::spawn(move || {
+            for () in started {
+                drop(waiter.lock());
+                if got.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        for round in 0..HAND_OVERS {
+            let held = lock.lock();
+            start.send(()).expect("the waiting thread is alive");
+            let pause = Duration::from_micros(rng.random_range(0..=MAX_RELEASE_DELAY_US));
+            let until = Instant::now() + pause;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            drop(held);
+            assert!(
+                acquired.recv_timeout(harness::scaled(NO_PROGRESS)).is_ok(),
+                "round {round} of {HAND_OVERS}: a thread in lock() never got the lock after \
+                 the owner released it, and nobody holds it. The release came between lock()'s \
+                 check of the owner and its wait, and was lost: check and wait under one lock, \
+                 without unlocking in between"
+            );
+        }
+    });
+}
