@@ -445,8 +445,15 @@ fn excerpt(stdout: &str, stderr: &str) -> String {
     let mut text = String::new();
     // A chaos report (lock-order cycle, what each blocked thread waits on)
     // comes before the watchdog's, and says more.
+    // A note after a panic is not a report: the panic above it is shown.
     let report = stderr
-        .find(chaos::VERDICT_PREFIX)
+        .match_indices(chaos::VERDICT_PREFIX)
+        .map(|(pos, _)| pos)
+        .find(|&pos| {
+            !stderr[pos + chaos::VERDICT_PREFIX.len()..]
+                .trim_start()
+                .starts_with(chaos::PANIC_NOTE)
+        })
         .or_else(|| stderr.find("WATCHDOG:"));
     if let Some(pos) = report {
         text = stderr[pos..].trim().to_string();
@@ -698,6 +705,25 @@ fn kill_group(child: &Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The note the stand-in prints after a panic (spurious wakeups were
+    /// injected) must not hide the panic itself, while a real report of
+    /// the stand-in still comes first.
+    #[test]
+    fn a_note_after_a_panic_keeps_the_panic_in_the_excerpt() {
+        let note = format!(
+            "{} {} 2 Condvar wait(s) returned without a notification\n",
+            chaos::VERDICT_PREFIX,
+            chaos::PANIC_NOTE
+        );
+        let panic = "thread 'blocked' panicked at tests/hidden.rs:9:5:\nthey busy-wait\n";
+        let shown = excerpt("", &format!("{panic}{note}"));
+        assert!(shown.contains("they busy-wait"), "{shown}");
+        assert!(shown.contains("spurious") || shown.contains("without a notification"));
+        let report = format!("{} deadlock: thread `a` waits\n", chaos::VERDICT_PREFIX);
+        let shown = excerpt("", &format!("{panic}{report}"));
+        assert!(shown.starts_with(&report.trim_end()[..20]), "{shown}");
+    }
 
     #[test]
     fn captured_output_keeps_head_and_tail() {

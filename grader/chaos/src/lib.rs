@@ -58,7 +58,7 @@ pub mod core_twin {
 
 pub use config::{CHAOS_VAR, SEED_VAR, TUNE_VAR, seed};
 pub use raw::{RawCondvar, RawFairMutex, RawMutex, RawRwLock};
-pub use report::{DEADLOCK_EXIT_CODE, LOCK_ORDER_EXIT_CODE, VERDICT_PREFIX};
+pub use report::{DEADLOCK_EXIT_CODE, LOCK_ORDER_EXIT_CODE, PANIC_NOTE, VERDICT_PREFIX};
 
 pub use parking_lot::lock_api;
 pub use parking_lot::{

@@ -19,6 +19,10 @@ pub const DEADLOCK_EXIT_CODE: i32 = 87;
 /// First line of every verdict, so the grader can find it in the output.
 pub const VERDICT_PREFIX: &str = "INTERLEAVE-CHAOS:";
 
+/// What follows [`VERDICT_PREFIX`] in a note printed after a test's panic
+/// (not a verdict of its own: the panic above it is the failure).
+pub const PANIC_NOTE: &str = "note on the panic above:";
+
 static FINAL: AtomicBool = AtomicBool::new(false);
 
 /// Writes `text` to stderr, unbuffered and uncaptured.
@@ -68,7 +72,7 @@ pub(crate) fn note_spurious_wakeup() {
         }
         let count = SPURIOUS.load(Ordering::Relaxed);
         write_stderr(&format!(
-            "{VERDICT_PREFIX} note on the panic above: {count} Condvar wait(s) in this run \
+            "{VERDICT_PREFIX} {PANIC_NOTE} {count} Condvar wait(s) in this run \
              returned without a notification (spurious wakeups, injected on purpose; std's \
              Condvar and Python's Condition allow them). A waiter that does not re-check its \
              condition in a `while` loop after waking goes wrong under them.\n"
