@@ -14,7 +14,6 @@
 //! that still uses it gets up to [`CAP`] times its limit before it fails as
 //! too slow, and no call runs past [`WALL_CAP`] times its limit of wall time.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -96,11 +95,11 @@ struct RunnableClock {
     /// Time the call could run so far.
     counted: Duration,
     /// Each live thread's run-queue wait at the last tick, in nanoseconds.
-    waits: HashMap<u64, u64>,
+    waits: Vec<(u64, u64)>,
     /// The process's CPU time at the last tick.
     cpu: Duration,
     /// (when, CPU time plus run-queue wait so far), over the last 2 × [`RECENT`].
-    demand: VecDeque<(Instant, Duration)>,
+    demand: Vec<(Instant, Duration)>,
     demand_total: Duration,
 }
 
@@ -113,7 +112,7 @@ impl RunnableClock {
             counted: Duration::ZERO,
             waits: thread_waits(),
             cpu: process_cpu(),
-            demand: VecDeque::from([(now, Duration::ZERO)]),
+            demand: vec![(now, Duration::ZERO)],
             demand_total: Duration::ZERO,
         }
     }
@@ -127,26 +126,29 @@ impl RunnableClock {
         // this interval; one that ended took its wait with it (counted).
         let waited: u64 = waits
             .iter()
-            .map(|(tid, wait)| wait.saturating_sub(self.waits.get(tid).copied().unwrap_or(0)))
+            .map(|&(tid, wait)| wait.saturating_sub(self.wait_of(tid)))
             .sum();
         let waited = Duration::from_nanos(waited);
         self.counted += now.duration_since(self.last).saturating_sub(waited);
         let cpu = process_cpu();
         self.demand_total += waited + cpu.saturating_sub(self.cpu);
-        self.demand.push_back((now, self.demand_total));
-        while self
-            .demand
-            .front()
-            .is_some_and(|(at, _)| now.duration_since(*at) > RECENT * 2)
-        {
-            self.demand.pop_front();
-        }
+        self.demand.push((now, self.demand_total));
+        self.demand
+            .retain(|(at, _)| now.duration_since(*at) <= RECENT * 2);
         (self.last, self.waits, self.cpu) = (now, waits, cpu);
+    }
+
+    /// A thread's run-queue wait at the last tick (0 for a new thread).
+    fn wait_of(&self, tid: u64) -> u64 {
+        self.waits
+            .iter()
+            .find(|(known, _)| *known == tid)
+            .map_or(0, |&(_, wait)| wait)
     }
 
     /// Whether the process used the CPU (or waited for one) lately.
     fn running(&self) -> bool {
-        let Some(&(last_at, last)) = self.demand.back() else {
+        let Some(&(last_at, last)) = self.demand.last() else {
             return false;
         };
         self.demand
@@ -186,47 +188,52 @@ impl RunnableClock {
 
 /// Each thread of this process but the calling one (which only watches) and
 /// the nanoseconds it has spent runnable but waiting for a CPU (empty where
-/// `/proc` cannot tell).
-fn thread_waits() -> HashMap<u64, u64> {
+/// `/proc` cannot tell). Plain loops: iterator chains here cost every
+/// visible test a tenth of a second of compiling.
+fn thread_waits() -> Vec<(u64, u64)> {
+    let mut waits = Vec::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return HashMap::new();
+        return waits;
     };
     // "/proc/thread-self" links to "<pid>/task/<tid>".
-    let me = std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|link| link.file_name()?.to_str()?.parse::<u64>().ok());
-    tasks
-        .flatten()
-        .filter_map(|task| {
-            let tid = task.file_name().to_str()?.parse().ok()?;
-            if Some(tid) == me {
-                return None;
-            }
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
-            let wait = stat.split_whitespace().nth(1)?.parse().ok()?;
-            Some((tid, wait))
-        })
-        .collect()
+    let me = std::fs::read_link("/proc/thread-self").ok();
+    let me = me
+        .as_deref()
+        .and_then(|link| number(link.file_name()?.to_str()?));
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(number) else {
+            continue;
+        };
+        if Some(tid) == me {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        if let Some(wait) = stat.split(' ').nth(1).and_then(number) {
+            waits.push((tid, wait));
+        }
+    }
+    waits
+}
+
+/// `text` as a whole number, if it is one.
+fn number(text: &str) -> Option<u64> {
+    text.trim().parse().ok()
 }
 
 /// This process's CPU time, ended threads included, from `/proc/self/stat`
 /// (zero where it cannot be read).
 fn process_cpu() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return Duration::ZERO;
-    };
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // "pid (name) state ppid ...": utime and stime are the 12th and 13th
     // fields after the name, in the kernel's user-visible ticks (100 a
     // second on Linux).
-    let ticks: u64 = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| {
-            rest.split_whitespace()
-                .skip(11)
-                .take(2)
-                .filter_map(|f| f.parse::<u64>().ok())
-                .sum()
-        })
-        .unwrap_or(0);
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return Duration::ZERO;
+    };
+    let mut fields = rest.split(' ').skip(11);
+    let mut ticks = 0;
+    for _ in 0..2 {
+        ticks += fields.next().and_then(number).unwrap_or(0);
+    }
     Duration::from_millis(ticks * 10)
 }
