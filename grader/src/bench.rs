@@ -1,7 +1,9 @@
 //! `grader bench`: how fast grading is, as medians.
 //!
-//! 1. The full solution set with a warm cache, nothing to recompile (a
-//!    student re-running `grade` on an unchanged tree).
+//! 1. The full solution set graded again unchanged (a student re-running
+//!    `grade` on an unchanged tree). The sandbox moves each crate's
+//!    binaries out of the shared target directory after its build, so the
+//!    ten crates recompile all the same: this costs what 2 does.
 //! 2. The full solution set with warm dependencies but every scratch crate
 //!    recompiled (what each new submission costs), split into preparing,
 //!    compiling + linking, and running.
@@ -135,7 +137,7 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// The solutions graded `runs` times with nothing to recompile, then `runs`
+/// The solutions graded `runs` times unchanged, then `runs`
 /// times after the stubs (so every scratch crate recompiles).
 fn single_submissions(
     course: &Course,
@@ -149,7 +151,10 @@ fn single_submissions(
         let results = grade_all(course, std::slice::from_ref(solutions), options, |_| {})?;
         unchanged.push(sample(&results[0]));
     }
-    print_medians("solutions, warm cache, nothing to recompile", &unchanged);
+    print_medians(
+        "solutions graded again unchanged (their crates still recompile)",
+        &unchanged,
+    );
     let mut recompiled = Vec::new();
     for _ in 0..runs {
         // Grading the stubs in between makes every scratch crate change.
