@@ -19,6 +19,7 @@ use std::io::Write;
 
 pub mod progress;
 pub mod proof;
+pub mod stuck;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
@@ -139,6 +140,8 @@ fn watch(limit: Duration, disarmed: &mpsc::Receiver<()>, test: &str, what: &str)
     let limit = scaled(limit);
     let cap = limit * progress::CAP_FACTOR;
     let mut progress = progress::Progress::default();
+    let mut stillness = stuck::Stillness::default();
+    let me = stuck::own_tid();
     loop {
         // A message or a closed channel both mean "disarmed".
         match disarmed.recv_timeout(SAMPLE_EVERY) {
@@ -147,6 +150,20 @@ fn watch(limit: Duration, disarmed: &mpsc::Receiver<()>, test: &str, what: &str)
         }
         progress.record_own();
         let elapsed = started.elapsed();
+        // Every thread blocked with no timeout pending: no limit need be
+        // waited for, the test can never go on.
+        if stillness.sample(me) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nWATCHDOG: test `{test}` made no progress for {:?} (every thread asleep, \
+                 each waiting with no timeout for another of them) after {:.1} s while \
+                 {what}.\nThe likely cause is a deadlock (a lock never released, two locks \
+                 taken in opposite orders) or a lost wakeup (a waiter that is never notified).",
+                stuck::GRACE,
+                elapsed.as_secs_f64(),
+            );
+            std::process::exit(WATCHDOG_EXIT_CODE);
+        }
         if elapsed < limit {
             continue;
         }
@@ -453,6 +470,9 @@ pub fn join_all_within<T>(handles: Vec<JoinHandle<T>>, limit: Duration, what: &s
 /// Joins `handle` if it finishes before `deadline` (`limit` from the start,
 /// as the failure says); otherwise fails with `what`.
 fn join_by<T>(handle: JoinHandle<T>, deadline: Instant, limit: Duration, what: &str) -> T {
+    // Its deadline only ever fails the test, so its sleeps are no timeout
+    // that could let the test go on (see `stuck`).
+    let poller = stuck::Poller::enter();
     while !handle.is_finished() {
         assert!(
             Instant::now() < deadline,
@@ -460,6 +480,7 @@ fn join_by<T>(handle: JoinHandle<T>, deadline: Instant, limit: Duration, what: &
         );
         thread::sleep(Duration::from_millis(1));
     }
+    drop(poller);
     match handle.join() {
         Ok(value) => value,
         Err(payload) => std::panic::resume_unwind(payload),

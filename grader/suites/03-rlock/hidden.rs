@@ -77,6 +77,8 @@ fn run_threads<R: Send + 'static>(
         });
     }
     let deadline = Instant::now() + harness::scaled(WORK_LIMIT);
+    // Its deadline only fails the test: a hang is found without waiting for it.
+    let _poller = harness::stuck::Poller::enter();
     let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
     for finished_so_far in 0..n {
         match finished.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -238,9 +240,11 @@ fn is_owned_and_recursion_count_describe_the_calling_thread_only() {
                     .send((lock.is_owned(), lock.recursion_count()))
                     .unwrap();
             });
-            let seen = from_owner
-                .recv_timeout(harness::scaled(PATIENCE))
-                .expect("the owner reports");
+            let seen = {
+                let _poller = harness::stuck::Poller::enter();
+                from_owner.recv_timeout(harness::scaled(PATIENCE))
+            }
+            .expect("the owner reports");
             assert_eq!(
                 seen,
                 (true, depth),
@@ -260,9 +264,11 @@ fn is_owned_and_recursion_count_describe_the_calling_thread_only() {
                 "try_lock succeeded while another thread owned the lock"
             );
             to_owner.send(()).unwrap();
-            let seen = from_owner
-                .recv_timeout(harness::scaled(PATIENCE))
-                .expect("the owner reports");
+            let seen = {
+                let _poller = harness::stuck::Poller::enter();
+                from_owner.recv_timeout(harness::scaled(PATIENCE))
+            }
+            .expect("the owner reports");
             assert_eq!(
                 seen,
                 (false, 0),
