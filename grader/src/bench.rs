@@ -40,12 +40,18 @@ pub struct BenchArgs {
     /// dependencies once more, in target/grading-bench-link).
     #[arg(long)]
     pub link_split: bool,
-    /// Test processes to run at once (default: one per CPU).
+    /// Test processes to run at once (default: the grader's default).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    /// Instead, grade a realistic class of N (complete, partial, deadlocking
+    /// and spinning submissions; `src/bench_class.rs`) and time plain
+    /// `cargo test` of the same crates beside it.
+    #[arg(long, value_name = "N")]
+    pub class: Option<usize>,
 }
 
-fn median(values: &mut [f64]) -> f64 {
+/// The median of `values` (0 for none).
+pub fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
@@ -98,6 +104,9 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
     if let Some(jobs) = args.jobs {
         options.jobs = jobs.max(1);
     }
+    if let Some(size) = args.class {
+        return crate::bench_class::bench_class(course, &options, size);
+    }
     // Single submissions in sequence: one slot, no overlap.
     options.overlap = false;
     let all: Vec<&Exercise> = course.exercises.iter().collect();
@@ -111,7 +120,7 @@ pub fn bench(course: &Course, args: &BenchArgs) -> Result<(), Error> {
         "grader bench: {} exercises, {} test processes at once, {} CPUs",
         course.exercises.len(),
         options.jobs,
-        grade::default_jobs()
+        grade::default_jobs() / grade::JOBS_PER_CPU
     );
     let warm_up = Instant::now();
     grade_all(course, std::slice::from_ref(&solutions), &options, |_| {})?;
@@ -266,7 +275,7 @@ fn link_split(course: &Course, solutions: &Submission, stubs: &Submission) -> Re
         let prepared = prepare::prepare(course, &exercises, submission, &slot, Default::default())?;
         let started = Instant::now();
         let wall = std::time::Duration::from_secs(crate::sandbox::BuildLimits::default().wall_secs);
-        build::build_with(&prepared, &dir, &env, wall)?;
+        build::build_with(&prepared, &dir, &env, wall, build::Layout::Merged)?;
         let wall = started.elapsed().as_secs_f64();
         let links: Vec<f64> = fs::read_to_string(&log)
             .unwrap_or_default()

@@ -53,6 +53,8 @@ pub struct Exercise {
     pub suite: PathBuf,
     /// Points and hints from `grader/suites/NN-topic/points.toml`.
     pub points: PointsTable,
+    /// The CPU time each test needs, from `grader/suites/NN-topic/cpu.toml`.
+    pub budgets: crate::budget::Budgets,
     /// The test functions the suite's source declares (`#[test] fn name`),
     /// used when the suite cannot be built and listed.
     pub declared_tests: Vec<String>,
@@ -386,6 +388,7 @@ fn load_exercise(
         return Ok(None);
     }
     let points = read_points(&suite_dir.join(POINTS_FILE))?;
+    let budgets = crate::budget::Budgets::read(&suite_dir.join(crate::budget::BUDGET_FILE))?;
     let source =
         fs::read_to_string(&suite).map_err(|e| Error::new(format!("{}: {e}", suite.display())))?;
     let manifest = read_toml(&dir.join("Cargo.toml"))?;
@@ -403,6 +406,7 @@ fn load_exercise(
         declared_tests: declared_tests(&source),
         suite,
         points,
+        budgets,
         dependencies,
         dev_dependencies,
     }))

@@ -20,6 +20,8 @@
 //! [`export`] writes the student repository and the Gradescope bundle.
 
 pub mod bench;
+pub mod bench_class;
+pub mod budget;
 pub mod build;
 pub mod class;
 pub mod course;

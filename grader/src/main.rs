@@ -98,6 +98,9 @@ enum Command {
     },
     /// Measure grading speed and print medians.
     Bench(bench::BenchArgs),
+    /// Measure the CPU time each test needs (solutions and references, several
+    /// gradings) and write grader/suites/NN-topic/cpu.toml, the tests' CPU caps.
+    Budget(BudgetArgs),
     /// Rewrite the generated end of grader/Cargo.toml (each exercise's solution
     /// dependency and test targets) from the exercise folders.
     Sync,
@@ -108,7 +111,7 @@ struct CommonArgs {
     /// Only this exercise (a number like 05); repeat for several.
     #[arg(long = "exercise", short = 'e', value_name = "NN")]
     exercises: Vec<String>,
-    /// Test processes to run at once (default: one per CPU).
+    /// Test processes to run at once (default: three per CPU).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Seed for every randomized test (default: a fresh one, printed in the reports).
@@ -234,6 +237,15 @@ struct VerifyArgs {
     mutant: Vec<String>,
 }
 
+#[derive(Args)]
+struct BudgetArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Gradings of the solutions and references to take the most of.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    runs: usize,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// A table per submission (and a class summary).
@@ -284,6 +296,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
     let busy = match &cli.command {
         Command::Grade(args) => args.common.busy_loops,
         Command::Verify(args) => args.common.busy_loops,
+        Command::Budget(args) => args.common.busy_loops,
         _ => 0,
     };
     let _load = grader::load::BusyLoops::start(busy);
@@ -322,6 +335,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             bench::bench(&course, &args)?;
             Ok(Exit::Done)
         }
+        Command::Budget(args) => budget_command(&course, args),
         Command::Sync => {
             let changed = sync::sync(&course)?;
             println!(
@@ -568,6 +582,39 @@ fn merge_command(
         dirs.len(),
         out.display()
     );
+    Ok(Exit::Done)
+}
+
+fn budget_command(course: &Course, args: BudgetArgs) -> Result<Exit, Error> {
+    let options = args.common.options()?;
+    if args.runs == 0 {
+        return Err(Error::new("--runs needs at least one grading"));
+    }
+    eprintln!(
+        "measuring the CPU time of every test: {} gradings of the solutions and references, seeds {} on",
+        args.runs, options.seed
+    );
+    let found = grader::budget::measure(course, &options, args.runs, |round, secs| {
+        eprintln!(
+            "  grading {} of {} done in {secs:.0} s",
+            round + 1,
+            args.runs
+        );
+    })?;
+    let how = format!("{} gradings of the solution and the references", args.runs);
+    grader::budget::write(course, &found, &how)?;
+    for (topic, budgets) in &found {
+        let most = budgets
+            .hidden
+            .values()
+            .chain(budgets.visible.values())
+            .max();
+        println!(
+            "{topic:<14} {} tests; the most CPU any needs: {} ms",
+            budgets.hidden.len() + budgets.visible.len(),
+            most.copied().unwrap_or(0)
+        );
+    }
     Ok(Exit::Done)
 }
 

@@ -140,6 +140,9 @@ pub struct TestResult {
     pub output: String,
     /// Wall-clock seconds the test process ran.
     pub duration_secs: f64,
+    /// CPU seconds the test process (and what it started) used.
+    #[serde(default)]
+    pub cpu_secs: f64,
 }
 
 impl TestResult {
@@ -153,7 +156,7 @@ impl TestResult {
     /// describes (a deadlock, say), so it gets none.
     pub fn relevant_hint(&self) -> Option<&str> {
         match self.outcome {
-            Outcome::TooSlow { .. } | Outcome::OverLimit { .. } => None,
+            Outcome::TooSlow { .. } | Outcome::OverCpu { .. } | Outcome::OverLimit { .. } => None,
             _ => self.hint.as_deref(),
         }
     }
@@ -203,6 +206,17 @@ pub enum Outcome {
     TooSlow {
         /// CPU seconds it had used.
         cpu_secs: f64,
+        /// Wall-clock seconds it had run.
+        wall_secs: f64,
+    },
+    /// The test, still running, had used many times the CPU time that the
+    /// course's solution needs for it ([`crate::budget`]): busy-waiting, or
+    /// far too slow. Stopped there rather than at its wall-clock limit.
+    OverCpu {
+        /// CPU seconds it had used.
+        cpu_secs: f64,
+        /// Its CPU cap, in seconds.
+        cap_secs: f64,
         /// Wall-clock seconds it had run.
         wall_secs: f64,
     },
@@ -284,6 +298,13 @@ impl Outcome {
                 cpu_secs,
                 wall_secs,
             } => format!("too slow: used {cpu_secs:.1} s of CPU in {wall_secs:.1} s"),
+            Outcome::OverCpu {
+                cpu_secs,
+                wall_secs,
+                ..
+            } => format!(
+                "busy-waiting or far too slow: used {cpu_secs:.1} s of CPU in {wall_secs:.1} s"
+            ),
             Outcome::OverLimit { limit } => format!("over a limit: {limit}"),
             Outcome::NotRun { reason } => format!("not run: {reason}"),
         }
@@ -329,6 +350,17 @@ impl Outcome {
                  after {wall_secs:.1} s (it had used {cpu_secs:.1} s of CPU), several times \
                  longer than a correct solution takes even on a busy machine. Look for work \
                  that grows too fast, or a loop that spins instead of blocking."
+            ),
+            Outcome::OverCpu {
+                cpu_secs,
+                cap_secs,
+                wall_secs,
+            } => format!(
+                "The test was stopped after {wall_secs:.1} s, still running: it had used \
+                 {cpu_secs:.1} s of CPU, over its cap of {cap_secs:.1} s, many times what a \
+                 correct solution needs for it. Look for a loop that spins (polling a flag, \
+                 `try_lock` or `yield_now` in a loop) where a thread should block on a \
+                 condition variable, or for work that grows far too fast."
             ),
             Outcome::OverLimit { limit } => format!(
                 "The test {limit}, a limit of the grader's sandbox that a correct solution \

@@ -402,6 +402,7 @@ mod tests {
                 hint: None,
                 output: "seed: 7\nthe waiter was never woken".to_string(),
                 duration_secs: 0.5,
+                cpu_secs: 0.0,
             })
             .collect();
         ExerciseResult {

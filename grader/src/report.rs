@@ -376,6 +376,7 @@ fn outcome_kind(outcome: &Outcome) -> &'static str {
         Outcome::OutputFlood { .. } => "output_flood",
         Outcome::OverLimit { .. } => "over_limit",
         Outcome::TooSlow { .. } => "too_slow",
+        Outcome::OverCpu { .. } => "over_cpu",
         Outcome::NotRun { .. } => "not_run",
     }
 }

@@ -22,8 +22,6 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use wait_timeout::ChildExt;
-
 use crate::model::{Limit, Outcome, Visibility, Watchdog};
 use crate::sandbox::jail::{JailExit, SETUP_PREFIX};
 use crate::sandbox::{Limits, TestSandbox};
@@ -79,8 +77,12 @@ pub struct TestJob {
     pub exercise: String,
     /// The test binary.
     pub binary: PathBuf,
-    /// The test's name as the binary lists it.
+    /// The test's name, as reports show it.
     pub name: String,
+    /// The test's full name in its binary, which selects it (`hidden::x`
+    /// in the merged binary of [`crate::build::Layout::Merged`], else the
+    /// name).
+    pub exact: String,
     /// Hidden (scored) or visible.
     pub visibility: Visibility,
     /// The working directory (the scratch crate, as `cargo test` would use).
@@ -92,6 +94,9 @@ pub struct TestJob {
     pub exec: Vec<PathBuf>,
     /// Skip this test once another test of its exercise has failed.
     pub until_caught: bool,
+    /// The CPU time after which the test is stopped as busy-waiting or far
+    /// too slow ([`crate::budget`]), if its suite measured one.
+    pub cpu_cap: Option<Duration>,
 }
 
 /// What running one test found.
@@ -105,6 +110,8 @@ pub struct TestRun {
     pub output: String,
     /// Wall-clock time of the process.
     pub duration: Duration,
+    /// CPU time of the process and everything it started.
+    pub cpu: Duration,
 }
 
 /// Lists the tests in a test binary (`--list --format terse`), in its sandbox.
@@ -114,7 +121,7 @@ pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, 
         .sandbox
         .command(binary, args, base_env(), Vec::new(), false)
         .map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
-    let output = run_process(command, settings.timeout)
+    let output = run_process(command, settings.timeout, None)
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
     if output.timed_out || output.status.map(|s| !s.success()).unwrap_or(true) {
         return Err(format!(
@@ -158,6 +165,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
                             },
                             output: String::new(),
                             duration: Duration::ZERO,
+                            cpu: Duration::ZERO,
                         }
                     } else {
                         let run = run_test(job, settings);
@@ -186,7 +194,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
 pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
     let args = vec![
         "--exact".to_string(),
-        job.name.clone(),
+        job.exact.clone(),
         "--test-threads=1".to_string(),
         "--nocapture".to_string(),
         "--color".to_string(),
@@ -209,7 +217,7 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
         Ok(prepared) => prepared,
         Err(e) => return not_run(job, format!("the sandbox could not be prepared ({e})")),
     };
-    let output = match run_process(command, settings.timeout) {
+    let output = match run_process(command, settings.timeout, job.cpu_cap) {
         Ok(output) => output,
         Err(e) => return not_run(job, format!("the test process could not start ({e})")),
     };
@@ -225,6 +233,21 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
     let stderr = output.stderr.text().replace(&scratch_prefix, "");
     let stdout = output.stdout.text().replace(&scratch_prefix, "");
     let outcome = judge(&output, &stderr, &settings.sandbox.limits);
+    let outcome = match (outcome, output.over_cpu, job.cpu_cap) {
+        (
+            Outcome::TooSlow {
+                cpu_secs,
+                wall_secs,
+            },
+            true,
+            Some(cap),
+        ) => Outcome::OverCpu {
+            cpu_secs,
+            cap_secs: cap.as_secs_f64(),
+            wall_secs,
+        },
+        (outcome, _, _) => outcome,
+    };
     let excerpt = match &outcome {
         Outcome::Passed => String::new(),
         _ => excerpt(&stdout, &stderr),
@@ -234,6 +257,7 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
         outcome,
         output: excerpt,
         duration: output.duration,
+        cpu: output.cpu,
     }
 }
 
@@ -243,6 +267,7 @@ fn not_run(job: TestJob, reason: String) -> TestRun {
         outcome: Outcome::NotRun { reason },
         output: String::new(),
         duration: Duration::ZERO,
+        cpu: Duration::ZERO,
     }
 }
 
@@ -559,6 +584,13 @@ pub struct ProcessOutput {
     /// The CPU seconds it had used when the hard cap killed it while it
     /// still made progress (slow).
     pub too_slow: Option<f64>,
+    /// Whether it was stopped, still running, for going over its CPU cap
+    /// (then [`too_slow`](Self::too_slow) holds the CPU time it had used).
+    pub over_cpu: bool,
+    /// CPU time of the process and every process below it that it waited
+    /// for (from the kernel's accounting when it was reaped, else the last
+    /// sample).
+    pub cpu: Duration,
     /// Whether it printed more than [`FLOOD_BYTES`] and was killed.
     pub flooded: bool,
     /// Bytes printed on both streams.
@@ -575,9 +607,14 @@ pub struct ProcessOutput {
 /// output, and kills the whole group when the output floods or when
 /// `timeout` passes with the process stuck (see [`harness::progress`]): a
 /// process still making progress gets up to [`harness::progress::CAP_FACTOR`]
-/// times `timeout`, then is stopped as too slow. Any process the test left
+/// times `timeout`, then is stopped as too slow, and one that has used more
+/// CPU time than `cpu_cap` is stopped at once. Any process the test left
 /// behind is killed too.
-pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<ProcessOutput> {
+pub fn run_process(
+    mut command: Command,
+    timeout: Duration,
+    cpu_cap: Option<Duration>,
+) -> std::io::Result<ProcessOutput> {
     use std::os::unix::process::CommandExt;
     command
         .stdin(Stdio::null())
@@ -630,6 +667,7 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
     let mut sampled = started;
     let mut timed_out = false;
     let mut too_slow = None;
+    let mut over_cpu = false;
     let mut status = None;
     loop {
         let now = Instant::now();
@@ -645,17 +683,17 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
             timed_out = true;
             break;
         }
-        if elapsed >= cap {
+        let cpu_used = Duration::from_nanos(progress.cpu_ns);
+        over_cpu = cpu_cap.is_some_and(|cap| cpu_used > cap);
+        if elapsed >= cap || over_cpu {
             too_slow = Some(progress.cpu_ns as f64 / 1e9);
             break;
         }
-        match child.wait_timeout(Duration::from_millis(50))? {
-            Some(exit) => {
-                status = Some(exit);
-                break;
-            }
-            None => continue,
+        if let Some(reaped) = reap(&child, false)? {
+            status = Some(reaped);
+            break;
         }
+        thread::sleep(Duration::from_millis(10));
     }
     let duration = started.elapsed();
     kill_group(&child);
@@ -663,8 +701,12 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
         let _ = child.kill();
         // Reaped after the limit: a timeout, even if it exited on its own
         // just as we gave up on it.
-        status = child.wait().ok();
+        status = reap(&child, true)?;
     }
+    let (status, cpu) = match status {
+        Some((status, cpu)) => (Some(status), cpu),
+        None => (None, Duration::from_nanos(progress.cpu_ns)),
+    };
     // The readers end when every process holding the pipes is gone; a
     // process that escaped the group cannot hold the grader hostage.
     let mut stdout = Captured::default();
@@ -684,12 +726,45 @@ pub fn run_process(mut command: Command, timeout: Duration) -> std::io::Result<P
         status: if stopped { None } else { status },
         timed_out,
         too_slow,
+        over_cpu,
+        cpu,
         flooded,
         total_bytes: total.load(Ordering::Relaxed),
         stdout,
         stderr,
         duration,
     })
+}
+
+/// Reaps `child` if it has exited (waits for it when `block`): its exit
+/// status and the CPU time it and the processes it waited for used.
+/// `Child::wait` would drop the kernel's accounting, which `wait4` returns.
+fn reap(child: &Child, block: bool) -> std::io::Result<Option<(ExitStatus, Duration)>> {
+    use std::os::unix::process::ExitStatusExt;
+    let mut raw = 0;
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    #[allow(unsafe_code)]
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let flags = if block { 0 } else { libc::WNOHANG };
+    loop {
+        // SAFETY: wait4 writes only `raw` and `usage`, both ours.
+        #[allow(unsafe_code)]
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut raw, flags, &mut usage) };
+        if pid == 0 {
+            return Ok(None);
+        }
+        if pid > 0 {
+            let time = |t: libc::timeval| {
+                Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+            };
+            let cpu = time(usage.ru_utime) + time(usage.ru_stime);
+            return Ok(Some((ExitStatus::from_raw(raw), cpu)));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
 }
 
 /// Kills every process in the child's process group (the child leads it).
@@ -746,7 +821,12 @@ mod tests {
 
     #[test]
     fn a_process_that_runs_too_long_is_killed_at_its_limit() {
-        let output = run_process(sh("echo started; sleep 30"), Duration::from_millis(300)).unwrap();
+        let output = run_process(
+            sh("echo started; sleep 30"),
+            Duration::from_millis(300),
+            None,
+        )
+        .unwrap();
         assert!(output.timed_out);
         assert!(output.status.is_none());
         assert!(output.duration >= Duration::from_millis(300));
@@ -760,7 +840,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_output_is_stopped_and_counted() {
-        let output = run_process(sh("yes flood"), Duration::from_secs(60)).unwrap();
+        let output = run_process(sh("yes flood"), Duration::from_secs(60), None).unwrap();
         assert!(output.flooded);
         assert!(output.total_bytes > FLOOD_BYTES);
         assert!(output.stdout.text().len() < 3 * KEEP_BYTES);
@@ -770,7 +850,8 @@ mod tests {
     fn processes_left_behind_do_not_hold_the_grader() {
         // The child exits at once but leaves a grandchild holding the pipes.
         let started = Instant::now();
-        let output = run_process(sh("sleep 30 & echo done"), Duration::from_secs(20)).unwrap();
+        let output =
+            run_process(sh("sleep 30 & echo done"), Duration::from_secs(20), None).unwrap();
         assert!(output.status.is_some_and(|s| s.success()));
         assert!(!output.timed_out);
         assert!(
@@ -783,9 +864,9 @@ mod tests {
 
     #[test]
     fn exit_codes_and_signals_are_kept() {
-        let output = run_process(sh("exit 3"), Duration::from_secs(20)).unwrap();
+        let output = run_process(sh("exit 3"), Duration::from_secs(20), None).unwrap();
         assert_eq!(output.status.and_then(|s| s.code()), Some(3));
-        let output = run_process(sh("kill -SEGV $$"), Duration::from_secs(20)).unwrap();
+        let output = run_process(sh("kill -SEGV $$"), Duration::from_secs(20), None).unwrap();
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(output.status.and_then(|s| s.signal()), Some(11));
     }

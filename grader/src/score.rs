@@ -29,6 +29,7 @@ pub fn graded(exercise: &Exercise, runs: Vec<TestRun>, notes: Vec<String>) -> Ex
                 outcome: run.outcome,
                 output: run.output,
                 duration_secs: run.duration.as_secs_f64(),
+                cpu_secs: run.cpu.as_secs_f64(),
             }
         })
         .collect();
@@ -59,6 +60,7 @@ pub fn not_run(exercise: &Exercise, status: ExerciseStatus, reason: &str) -> Exe
                 hint,
                 output: String::new(),
                 duration_secs: 0.0,
+                cpu_secs: 0.0,
             }
         })
         .collect();

@@ -306,6 +306,8 @@ fn check_exercise(exercise: &Exercise, found: &[Found], graded: &[Graded]) -> Ex
         .collect();
     if solution.status == ExerciseStatus::Graded {
         check_points_table(exercise, &solution, &mut problems);
+        let file = exercise.grader_dir().join(crate::budget::BUDGET_FILE);
+        problems.extend(exercise.budgets.problems(&solution, &file));
     }
     check_stub(&stub, &mut problems);
     let mutants: Vec<MutantCheck> = found

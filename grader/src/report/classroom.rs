@@ -248,6 +248,7 @@ mod tests {
                 hint: None,
                 output: String::new(),
                 duration_secs: 0.5,
+                cpu_secs: 0.0,
             })
             .collect();
         let score = tests.iter().map(|t| t.score).sum();

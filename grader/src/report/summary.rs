@@ -170,6 +170,7 @@ impl FailureKind {
             Outcome::Failed { .. } => FailureKind::FailedAssertion,
             Outcome::TimedOut { .. } => FailureKind::Timeout,
             Outcome::TooSlow { .. } => FailureKind::TooSlow,
+            Outcome::OverCpu { .. } => FailureKind::BusyWait,
             Outcome::Crashed { .. } => FailureKind::Crash,
             Outcome::ExitedEarly => FailureKind::ExitedEarly,
             Outcome::OutputFlood { .. } => FailureKind::OutputFlood,
@@ -276,6 +277,7 @@ pub fn anomalies(exercises: &[ExerciseResult]) -> Vec<Anomaly> {
             Outcome::OutputFlood { .. }
                 | Outcome::OverLimit { .. }
                 | Outcome::TooSlow { .. }
+                | Outcome::OverCpu { .. }
                 | Outcome::TimedOut {
                     watchdog: Watchdog::Grader
                 }
@@ -464,6 +466,7 @@ mod tests {
             hint: None,
             output: output.to_string(),
             duration_secs: 0.1,
+            cpu_secs: 0.0,
         }
     }
 
