@@ -15,6 +15,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::Error;
+use crate::build_cache::BuildCache;
 use crate::prepare::{HIDDEN_TARGET, MERGED_TARGET, Prepared, PreparedSubmission, Scope};
 use crate::sandbox::SandboxOptions;
 
@@ -147,8 +148,69 @@ fn ensure_fetched(workspace: &Path) -> Result<(), Error> {
 
 /// Compiles the tests of every ready exercise of `prepared`, every compile
 /// confined by the sandbox's rustc wrapper, the whole build under its
-/// wall-clock limit.
+/// wall-clock limit; a crate whose exact bytes `cache` has seen built
+/// before is taken from there instead.
 pub fn build(
+    prepared: &PreparedSubmission,
+    grading_dir: &Path,
+    sandbox: &SandboxOptions,
+    cache: Option<&BuildCache>,
+) -> Result<BuildOutput, Error> {
+    let (hits, keys) = match cache {
+        Some(cache) => look_up(cache, prepared)?,
+        None => (BTreeMap::new(), BTreeMap::new()),
+    };
+    let misses: Vec<String> = prepared
+        .exercises
+        .iter()
+        .map(|e| e.exercise.number.clone())
+        .filter(|number| !hits.contains_key(number))
+        .collect();
+    let mut built = compile_all(&only(prepared, &misses), grading_dir, sandbox)?;
+    if let Some(cache) = cache {
+        for (number, key) in &keys {
+            if let Some(Built::Ok(binaries)) = built.exercises.get(number) {
+                // A cache that cannot keep an entry only costs the next build.
+                let _ = cache.put(key, binaries);
+            }
+        }
+    }
+    built
+        .exercises
+        .extend(hits.into_iter().map(|(number, b)| (number, Built::Ok(b))));
+    Ok(built)
+}
+
+/// Per ready exercise of `prepared`, the binaries `cache` holds for its
+/// bytes, and the keys of those it does not hold.
+#[allow(clippy::type_complexity)]
+fn look_up(
+    cache: &BuildCache,
+    prepared: &PreparedSubmission,
+) -> Result<(BTreeMap<String, Binaries>, BTreeMap<String, String>), Error> {
+    let mut hits = BTreeMap::new();
+    let mut keys = BTreeMap::new();
+    for exercise in &prepared.exercises {
+        let Prepared::Ready { crate_dir, .. } = &exercise.state else {
+            continue;
+        };
+        let scope = format!("{:?}", prepared.scope);
+        let key = cache.key(&prepared.workspace, crate_dir, &scope)?;
+        let number = exercise.exercise.number.clone();
+        match cache.get(&key, crate_dir) {
+            Some(binaries) => {
+                hits.insert(number, binaries);
+            }
+            None => {
+                keys.insert(number, key);
+            }
+        }
+    }
+    Ok((hits, keys))
+}
+
+/// [`build`] without the cache.
+fn compile_all(
     prepared: &PreparedSubmission,
     grading_dir: &Path,
     sandbox: &SandboxOptions,
@@ -222,7 +284,7 @@ pub fn rebuild_with_real_parking_lot(
     numbers: &[String],
     built: &mut BuildOutput,
 ) -> Result<(), Error> {
-    let again = build(&only(prepared, numbers), grading_dir, sandbox)?;
+    let again = build(&only(prepared, numbers), grading_dir, sandbox, None)?;
     built.secs += again.secs;
     for (number, result) in again.exercises {
         let result = match (result, built.exercises.get(&number)) {
@@ -353,7 +415,14 @@ fn build_command(
         (Scope::HiddenOnly | Scope::UntilCaught, _) => vec![HIDDEN_TARGET.to_string()],
     };
     let mut command = cargo();
-    command.args(["build", "--offline", "--workspace", "--bins"]);
+    command.args(["build", "--offline", "--bins"]);
+    // Only the crates to build: others of the workspace may come from the
+    // cache, or have been built already.
+    for exercise in &prepared.exercises {
+        if matches!(exercise.state, Prepared::Ready { .. }) {
+            command.args(["-p", &exercise.exercise.package()]);
+        }
+    }
     for test in tests {
         command.args(["--test", &test]);
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::build::{self, BuildOutput, Built};
+use crate::build_cache::BuildCache;
 use crate::course::{Course, Exercise};
 use crate::model::{
     ExerciseResult, ExerciseStatus, Outcome, SubmissionResult, Timings, Visibility,
@@ -40,6 +41,9 @@ pub struct GradeOptions {
     pub overlap: bool,
     /// The sandbox around tests and compiles.
     pub sandbox: SandboxOptions,
+    /// Take crates whose exact bytes were built before from the build cache
+    /// ([`crate::build_cache`]).
+    pub cache: bool,
 }
 
 impl GradeOptions {
@@ -55,6 +59,7 @@ impl GradeOptions {
             backend: LockBackend::default(),
             overlap: true,
             sandbox: SandboxOptions::default(),
+            cache: true,
         }
     }
 
@@ -266,7 +271,11 @@ pub fn compile(
     let grading_dir = course.grading_dir();
     let prepared = prepare::prepare(course, exercises, submission, slot, backend)?;
     let prepare_secs = started.elapsed().as_secs_f64();
-    let mut built = build::build(&prepared, &grading_dir, &options.sandbox)?;
+    let cache = match options.cache {
+        true => Some(BuildCache::open(&grading_dir, course)?),
+        false => None,
+    };
+    let mut built = build::build(&prepared, &grading_dir, &options.sandbox, cache.as_ref())?;
     let failed: Vec<String> = built
         .exercises
         .iter()

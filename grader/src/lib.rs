@@ -23,6 +23,7 @@ pub mod bench;
 pub mod bench_class;
 pub mod budget;
 pub mod build;
+pub mod build_cache;
 pub mod class;
 pub mod course;
 pub mod export;

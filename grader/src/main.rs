@@ -126,6 +126,10 @@ struct CommonArgs {
     /// Do not compile the next submission while the current one's tests run.
     #[arg(long)]
     no_overlap: bool,
+    /// Compile every crate, even those whose exact bytes were built before
+    /// (the build cache in target/grading/cache).
+    #[arg(long)]
+    no_cache: bool,
     /// Run tests and compiles without the sandbox (never for code you do not
     /// trust): no namespaces, Landlock, seccomp, dropped uid or limits.
     #[arg(long)]
@@ -167,6 +171,7 @@ impl CommonArgs {
         options.timeout = Duration::from_secs_f64(self.timeout);
         options.backend = self.parking_lot;
         options.overlap = !self.no_overlap;
+        options.cache = !self.no_cache;
         options.sandbox = sandbox::SandboxOptions {
             disabled: self.no_sandbox,
             limits: sandbox::Limits {

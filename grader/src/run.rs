@@ -703,9 +703,12 @@ pub fn run_process(
         // just as we gave up on it.
         status = reap(&child, true)?;
     }
+    // The kernel's count misses what a killed test's processes used (the
+    // jail never reaped them); the last sample has that.
+    let sampled_cpu = Duration::from_nanos(progress.cpu_ns);
     let (status, cpu) = match status {
-        Some((status, cpu)) => (Some(status), cpu),
-        None => (None, Duration::from_nanos(progress.cpu_ns)),
+        Some((status, cpu)) => (Some(status), cpu.max(sampled_cpu)),
+        None => (None, sampled_cpu),
     };
     // The readers end when every process holding the pipes is gone; a
     // process that escaped the group cannot hold the grader hostage.
