@@ -873,3 +873,33 @@ fn run_cargo(mut command: Command, wall: std::time::Duration) -> Result<CargoOut
         timed_out,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diagnostic(target: &str, file: &str) -> Diagnostic {
+        Diagnostic {
+            target: target.to_string(),
+            kinds: vec!["test".to_string()],
+            message: "error".to_string(),
+            files: vec![file.to_string()],
+        }
+    }
+
+    /// In the merged binary, an error in a visible test file is a visible
+    /// test's (the crate is built again split); one in the hidden suite is not.
+    #[test]
+    fn errors_in_the_merged_binary_are_told_apart_by_file() {
+        let visible = diagnostic(MERGED_TARGET, "exercise-05-s0/tests/visible.rs");
+        assert!(visible.in_visible_file() && visible.is_visible_test());
+        let hidden = diagnostic(MERGED_TARGET, "exercise-05-s0/tests/hidden.rs");
+        assert!(!hidden.in_visible_file() && !hidden.is_visible_test());
+        let merged = diagnostic(MERGED_TARGET, "exercise-05-s0/tests/graded.rs");
+        assert!(!merged.in_visible_file());
+        let library = diagnostic(MERGED_TARGET, "exercise-05-s0/src/lib.rs");
+        assert!(!library.in_visible_file());
+        assert!(diagnostic("visible", "exercise-05-s0/tests/visible.rs").is_visible_test());
+        assert!(!diagnostic(HIDDEN_TARGET, "exercise-05-s0/tests/hidden.rs").is_visible_test());
+    }
+}

@@ -216,3 +216,63 @@ fn hash_tree(hash: &mut Sha256, dir: &Path, name: &Path) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(dir: &Path) -> BuildCache {
+        BuildCache {
+            dir: dir.join("cache"),
+            salt: [7; 32],
+        }
+    }
+
+    /// A crate `exercise-05-s0` in a workspace under `root`, with `lib` as
+    /// its library and a built test binary.
+    fn crate_with(root: &Path, lib: &str) -> PathBuf {
+        let crate_dir = root.join("exercise-05-s0");
+        fs::create_dir_all(crate_dir.join("src")).unwrap();
+        fs::create_dir_all(crate_dir.join("built")).unwrap();
+        fs::write(crate_dir.join("src/lib.rs"), lib).unwrap();
+        fs::write(
+            crate_dir.join("built/test-hidden"),
+            format!("binary of {lib}"),
+        )
+        .unwrap();
+        crate_dir
+    }
+
+    #[test]
+    fn the_same_bytes_find_their_binaries_and_other_bytes_do_not() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = cache(root.path());
+        fs::create_dir_all(&cache.dir).unwrap();
+        let crate_dir = crate_with(root.path(), "pub fn a() {}");
+        let key = cache.key(root.path(), &crate_dir, "Full").unwrap();
+        let built = Binaries {
+            hidden: crate_dir.join("built/test-hidden"),
+            merged: true,
+            ..Binaries::default()
+        };
+        cache.put(&key, &built).unwrap();
+        // The build's own output does not change the key; the scope does.
+        fs::write(crate_dir.join("built/other"), "x").unwrap();
+        assert_eq!(cache.key(root.path(), &crate_dir, "Full").unwrap(), key);
+        assert_ne!(
+            cache.key(root.path(), &crate_dir, "HiddenOnly").unwrap(),
+            key
+        );
+        let found = cache.get(&key, &crate_dir).expect("a hit");
+        assert!(found.merged);
+        assert_eq!(
+            fs::read_to_string(&found.hidden).unwrap(),
+            "binary of pub fn a() {}"
+        );
+        // One byte more in the student's code is another key, and a miss.
+        fs::write(crate_dir.join("src/lib.rs"), "pub fn a() {} ").unwrap();
+        let other = cache.key(root.path(), &crate_dir, "Full").unwrap();
+        assert_ne!(other, key);
+        assert!(cache.get(&other, &crate_dir).is_none());
+    }
+}

@@ -1,8 +1,8 @@
 //! The grading pipeline: prepare → build → run → score, per submission.
 //!
-//! Submissions flow through two scratch slots: while one submission's tests
-//! run, the next one is prepared and compiled in the other slot, so the
-//! compiler and the tests overlap.
+//! Submissions flow through three scratch slots: while one submission's
+//! tests run, the next ones are prepared and compiled in the others (one
+//! may wait, compiled, for its turn), so the compiler and the tests overlap.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -122,8 +122,11 @@ pub fn grade_all(
 ) -> Result<Vec<SubmissionResult>, Error> {
     let exercises = course.select(&options.exercises)?;
     let grading_dir = course.grading_dir();
+    // Overlapping, one slot runs tests, one holds the next submission
+    // compiled and waiting, and one is being compiled into: the compiler
+    // never waits for the tests, so the CPUs stay busy while tests sleep.
     let slot_count = if options.overlap && submissions.len() > 1 {
-        2
+        3
     } else {
         1
     };
@@ -137,7 +140,7 @@ pub fn grade_all(
     let protections = options.sandbox.active()?;
     let mut results = Vec::with_capacity(submissions.len());
     thread::scope(|scope| -> Result<(), Error> {
-        let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, (usize, Error)>>(0);
+        let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, (usize, Error)>>(1);
         let exercises = &exercises;
         let slots_back = free_tx.clone();
         scope.spawn(move || {
