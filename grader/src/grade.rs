@@ -66,13 +66,16 @@ impl GradeOptions {
     /// The settings of the test stage with `seed`: its jobs, timeout and sandbox.
     pub fn run_settings(&self, seed: u64) -> Result<RunSettings, Error> {
         let slack = run::machine_slack(self.jobs);
-        Ok(RunSettings {
+        let settings = RunSettings {
             jobs: self.jobs.max(1),
             timeout: self.timeout.mul_f64(slack),
             seed,
             sandbox: self.sandbox.test_sandbox()?,
             slack,
-        })
+        };
+        // A sandbox that cannot run a known-good test grades no one.
+        crate::preflight::check(&settings)?;
+        Ok(settings)
     }
 }
 
@@ -181,10 +184,13 @@ pub fn grade_all(
                     unbuildable(&submissions[index], exercises, options.seed, &error)
                 }
             };
-            let result = SubmissionResult {
+            let mut result = SubmissionResult {
                 protections: protections.clone(),
                 ..result
             };
+            // Before any report sees it: the submission's own text made
+            // inert and bounded.
+            crate::sanitize::submission(&mut result);
             on_done(&result);
             results.push(result);
         }
@@ -219,6 +225,7 @@ fn test_and_score(
         },
         protections: Vec::new(),
         exercises: exercise_results,
+        not_graded: None,
     }
 }
 
@@ -253,6 +260,10 @@ fn unbuildable(
         timings: Timings::default(),
         protections: Vec::new(),
         exercises: results,
+        // The grader's own failure, not the student's.
+        not_graded: Some(crate::model::Fault::Build {
+            detail: error.to_string(),
+        }),
     }
 }
 
@@ -449,9 +460,16 @@ fn plan_jobs(
                     jobs.push(job(&binary, name, visibility));
                 }
             }
-            Err(message) => {
+            Err(run::ListFailure::Failed(message)) => {
                 let listing = job(&binary, "(listing the tests)".to_string(), visibility);
                 not_run.push(not_built(listing, message, ""));
+            }
+            Err(run::ListFailure::Fault(fault)) => {
+                let listing = job(&binary, "(listing the tests)".to_string(), visibility);
+                not_run.push(TestRun {
+                    outcome: Outcome::NotGraded { fault },
+                    ..not_built(listing, String::new(), "")
+                });
             }
         }
     }

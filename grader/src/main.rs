@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use grader::Error;
 use grader::course::Course;
 use grader::grade::{self, GradeOptions};
-use grader::model::{GradingRun, SubmissionResult};
+use grader::model::{Fault, GradingRun, SubmissionResult};
 use grader::prepare::{self, LockBackend, Submission};
 use grader::report::{self, GradescopeVisibility};
 use grader::{bench, export, repeat, sandbox, sync, verify};
@@ -27,8 +27,13 @@ enum Exit {
     /// lost points or a mutant caught too rarely.
     Violation = 1,
     /// 2: the grader itself could not work (a missing folder, no `cargo`,
-    /// an unknown exercise, bad arguments).
+    /// an unknown exercise, bad arguments, a sandbox that cannot run a
+    /// known-good test).
     Broken = 2,
+    /// 3: `grade` completed, but the grader or the machine failed at least
+    /// one submission, which is reported as not graded (no score) and which
+    /// `grade --resume` grades again.
+    NotGraded = 3,
 }
 
 impl Exit {
@@ -51,7 +56,9 @@ impl From<Exit> for ExitCode {
     about = "Grade Interleave submissions against the hidden suites.",
     long_about = "Grade Interleave submissions against the hidden suites.\n\n\
                   Exit status: 0 when the command completed (whatever the scores), 1 when \
-                  `verify` found a violation, 2 when the grader itself could not work."
+                  `verify` found a violation, 2 when the grader itself could not work, 3 when \
+                  `grade` could not grade some submission (a fault of the grader or the \
+                  machine; `--resume` grades it again)."
 )]
 struct Cli {
     /// The course workspace (default: the nearest folder at or above the current one
@@ -377,6 +384,7 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
     }
     let started = Instant::now();
     let started_at = std::time::SystemTime::now();
+    let mut unwritten: Vec<(String, Fault)> = Vec::new();
     let results = grade::grade_all(
         course,
         &submissions,
@@ -386,19 +394,17 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
             bar.set_message(result.student.clone());
             // Reports are written as each student is done: a crash loses at
             // most the submission in flight.
+            let mut shown = result.clone();
             if let Some(out) = &args.out
-                && let Err(e) = report::write_student(
-                    result,
-                    out,
-                    args.hidden_visibility,
-                    options.timeout.as_secs_f64(),
-                )
+                && let Err(fault) = write_student(result, out, &args, &options)
             {
-                bar.suspend(|| eprintln!("grader: {e}"));
+                bar.suspend(|| eprintln!("grader: {fault}"));
+                unwritten.push((result.student.clone(), fault.clone()));
+                shown.not_graded = Some(fault);
             }
             if table {
                 bar.suspend(|| {
-                    println!("{}", report::submission_table(result));
+                    println!("{}", report::submission_table(&shown));
                     let _ = std::io::stdout().flush();
                 });
             }
@@ -406,6 +412,11 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
     )?;
     bar.finish_and_clear();
     let mut results = results;
+    for result in &mut results {
+        if let Some((_, fault)) = unwritten.iter().find(|(s, _)| *s == result.student) {
+            result.not_graded = Some(fault.clone());
+        }
+    }
     if !done.is_empty() {
         results.extend(done);
         results.sort_by(|a, b| a.student.cmp(&b.student));
@@ -422,18 +433,70 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
     };
     print_run(&run, args.format, class, started)?;
     if let Some(out) = &args.out {
-        // The class reports come from the students' own, already on disk.
+        // The class reports come from the students' own, already on disk,
+        // but for those whose reports could not be written.
         let mut from_disk = run.clone();
         from_disk.submissions = report::read_students(out)?
             .into_iter()
             .filter(|s| run.submissions.iter().any(|r| r.student == s.student))
+            .filter(|s| !unwritten.iter().any(|(student, _)| *student == s.student))
             .collect();
+        for submission in &run.submissions {
+            if !from_disk.submissions.iter().any(|s| s.student == submission.student) {
+                from_disk.submissions.push(submission.clone());
+            }
+        }
+        from_disk.submissions.sort_by(|a, b| a.student.cmp(&b.student));
         report::write_class(&from_disk, out)?;
         if table {
             eprintln!("reports written to {}", out.display());
         }
     }
-    Ok(Exit::Done)
+    Ok(not_graded_exit(&run))
+}
+
+/// Writes one student's reports; what kept them from being written is a
+/// fault of the grader (or one injected for the tests, [`grader::inject`]).
+fn write_student(
+    result: &SubmissionResult,
+    out: &std::path::Path,
+    args: &GradeArgs,
+    options: &GradeOptions,
+) -> Result<(), Fault> {
+    let unwritable = |detail: String| Fault::ReportsUnwritable {
+        dir: out.display().to_string(),
+        detail,
+    };
+    if grader::inject::out_dir_fails(&result.student) {
+        return Err(unwritable("injected fault".to_string()));
+    }
+    let timeout = options.timeout.as_secs_f64();
+    report::write_student(result, out, args.hidden_visibility, timeout)
+        .map_err(|e| unwritable(e.to_string()))
+}
+
+/// [`Exit::NotGraded`] when the grader failed any submission of `run`
+/// (saying which), else [`Exit::Done`].
+fn not_graded_exit(run: &GradingRun) -> Exit {
+    let failed: Vec<&SubmissionResult> = run
+        .submissions
+        .iter()
+        .filter(|s| s.fault().is_some())
+        .collect();
+    if failed.is_empty() {
+        return Exit::Done;
+    }
+    eprintln!(
+        "grader: {} of {} submissions NOT GRADED (a fault of the grader or the machine, no \
+         score given; grade again with --resume --out DIR):",
+        failed.len(),
+        run.submissions.len()
+    );
+    for submission in failed {
+        let fault = submission.fault().expect("a fault");
+        eprintln!("  {}: {fault}", submission.student);
+    }
+    Exit::NotGraded
 }
 
 /// With `--resume`, the students already graded in `--out` (their results
@@ -446,6 +509,8 @@ fn already_graded(
         (Some(out), true) => report::read_students(out)?,
         _ => Vec::new(),
     };
+    // A submission the grader failed is graded again.
+    let done: Vec<SubmissionResult> = done.into_iter().filter(|d| d.fault().is_none()).collect();
     submissions.retain(|s| !done.iter().any(|d| d.student == s.student));
     Ok(done)
 }
@@ -531,7 +596,8 @@ fn print_run(run: &GradingRun, format: Format, class: bool, started: Instant) ->
             );
         }
         Format::Classroom => {
-            for submission in &run.submissions {
+            // A submission not graded gets no runner results: no score.
+            for submission in run.submissions.iter().filter(|s| s.fault().is_none()) {
                 print!("{}", report::classroom::github_outputs(submission)?);
             }
         }
@@ -634,7 +700,11 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<Exit, Error> {
         options.seed
     );
     let started = Instant::now();
+    let mut faults: Vec<String> = Vec::new();
     let checks = verify::verify(course, &options, |result| {
+        if let Some(fault) = result.fault() {
+            faults.push(format!("{}: {fault}", result.student));
+        }
         eprintln!(
             "  graded {:<12} {:>4}/{:<4} in {:.1} s (build {:.1} s, run {:.1} s)",
             result.student,
@@ -645,6 +715,14 @@ fn verify_command(course: &Course, args: VerifyArgs) -> Result<Exit, Error> {
             result.timings.run_secs
         );
     })?;
+    // A grader fault says nothing about the course.
+    if !faults.is_empty() {
+        return Err(Error::new(format!(
+            "cannot verify the course: the grader itself failed ({}), so no check means \
+             anything",
+            faults.join("; ")
+        )));
+    }
     for check in &checks {
         println!("{}", check.render());
     }

@@ -54,6 +54,91 @@ pub struct SubmissionResult {
     pub protections: Vec<crate::sandbox::Protection>,
     /// One entry per graded exercise, in course order.
     pub exercises: Vec<ExerciseResult>,
+    /// A fault of the grader or the machine that kept this submission from
+    /// being graded, found outside its tests (its reports could not be
+    /// written, say). See [`SubmissionResult::fault`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_graded: Option<Fault>,
+}
+
+impl SubmissionResult {
+    /// Why this submission is not graded, if it is not: a fault of the
+    /// grader or the machine, in the submission as a whole or in any of its
+    /// tests. Its points then are no grade, every report says "not graded"
+    /// instead, and `grade --resume` grades it again.
+    pub fn fault(&self) -> Option<&Fault> {
+        self.not_graded.as_ref().or_else(|| {
+            self.exercises
+                .iter()
+                .flat_map(|e| &e.tests)
+                .find_map(|t| match &t.outcome {
+                    Outcome::NotGraded { fault } => Some(fault),
+                    _ => None,
+                })
+        })
+    }
+}
+
+/// A failure of the grader or of the machine, never of the submission: the
+/// submission it hits is not graded (no score), never marked down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// The sandbox could not start a test process (its own setup failed
+    /// before any code of the submission ran).
+    SandboxStart {
+        /// What failed, as the jail said.
+        detail: String,
+    },
+    /// A program the grader built for the submission is missing or unreadable.
+    BinaryUnreadable {
+        /// The program.
+        path: String,
+        /// What reading it said.
+        detail: String,
+    },
+    /// The grader could not prepare or build the submission (not an error
+    /// in the submission's code: that is a compile error).
+    Build {
+        /// What went wrong.
+        detail: String,
+    },
+    /// A process of the test was killed from outside its sandbox, e.g. by
+    /// the machine's out-of-memory killer while the test was under its own
+    /// memory limit.
+    KilledFromOutside {
+        /// Who killed it, as far as the grader can tell.
+        detail: String,
+    },
+    /// The submission's reports could not be written.
+    ReportsUnwritable {
+        /// Where they were to go.
+        dir: String,
+        /// What writing said.
+        detail: String,
+    },
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::SandboxStart { detail } => {
+                write!(f, "the sandbox could not start a test ({detail})")
+            }
+            Fault::BinaryUnreadable { path, detail } => {
+                write!(f, "the grader's build of {path} cannot be read ({detail})")
+            }
+            Fault::Build { detail } => {
+                write!(f, "the grader could not prepare or build it ({detail})")
+            }
+            Fault::KilledFromOutside { detail } => {
+                write!(f, "a test was killed from outside its sandbox ({detail})")
+            }
+            Fault::ReportsUnwritable { dir, detail } => {
+                write!(f, "its reports could not be written to {dir} ({detail})")
+            }
+        }
+    }
 }
 
 /// Wall-clock seconds per stage of one submission.
@@ -230,6 +315,12 @@ pub enum Outcome {
         /// Why not.
         reason: String,
     },
+    /// The grader or the machine failed this test ([`Fault`]): no verdict
+    /// on the submission, which is not graded.
+    NotGraded {
+        /// What failed.
+        fault: Fault,
+    },
 }
 
 /// A resource limit of the test sandbox, with its value.
@@ -307,6 +398,7 @@ impl Outcome {
             ),
             Outcome::OverLimit { limit } => format!("over a limit: {limit}"),
             Outcome::NotRun { reason } => format!("not run: {reason}"),
+            Outcome::NotGraded { fault } => format!("not graded: {fault}"),
         }
     }
 
@@ -368,6 +460,10 @@ impl Outcome {
                  allocations that grow without bound, or a loop that never ends."
             ),
             Outcome::NotRun { reason } => format!("The test was not run: {reason}."),
+            Outcome::NotGraded { fault } => format!(
+                "The grader could not run this test: {fault}. That is a fault of the grader or \
+                 the machine, not of your code; the submission will be graded again."
+            ),
         }
     }
 }

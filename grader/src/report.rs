@@ -52,8 +52,27 @@ impl GradescopeVisibility {
     }
 }
 
+/// What every report says instead of a score for a submission the grader
+/// could not grade.
+pub fn not_graded_sentence(fault: &crate::model::Fault) -> String {
+    format!(
+        "Not graded: {fault}. This is a fault of the grader or the machine, not of the \
+         submission, so no score was given; `grader grade --resume --out DIR` grades it again."
+    )
+}
+
 /// The table `grade` prints for one submission.
 pub fn submission_table(submission: &SubmissionResult) -> String {
+    if let Some(fault) = submission.fault() {
+        return format!(
+            "{} ({}): NOT GRADED
+  {}
+",
+            submission.student,
+            submission.source,
+            not_graded_sentence(fault)
+        );
+    }
     let mut rows = vec![[
         "exercise".to_string(),
         "hidden tests".to_string(),
@@ -116,12 +135,22 @@ pub fn class_table(run: &GradingRun) -> String {
     header.push("total".to_string());
     let mut rows = vec![header];
     for submission in &run.submissions {
+        if submission.fault().is_some() {
+            let mut row = vec![submission.student.clone()];
+            row.extend(columns.iter().map(|_| String::new()));
+            row.push("NOT GRADED".to_string());
+            rows.push(row);
+            continue;
+        }
         let mut row = student_row(submission, &columns, short_cell);
         row.push(format!("{}/{}", submission.score, submission.max_score));
         rows.push(row);
     }
     let mut text = render_rows(&rows);
-    text.push_str("(cells: points; T timed out, C does not compile, - not submitted, R refused)\n");
+    text.push_str(
+        "(cells: points; T timed out, C does not compile, - not submitted, R refused; NOT \
+         GRADED: a fault of the grader, graded again by --resume)\n",
+    );
     text
 }
 
@@ -208,6 +237,14 @@ pub fn gradebook_csv(run: &GradingRun) -> Result<String, Error> {
     header.push("max_total".to_string());
     writer.write_record(&header).map_err(csv_error)?;
     for submission in &run.submissions {
+        if let Some(fault) = submission.fault() {
+            let mut row = vec![submission.student.clone()];
+            row.extend(columns.iter().map(|_| String::new()));
+            row.push(format!("not graded: {fault}"));
+            row.push(submission.max_score.to_string());
+            writer.write_record(&row).map_err(csv_error)?;
+            continue;
+        }
         let mut row = student_row(submission, &columns, |e| e.score.to_string());
         row.push(submission.score.to_string());
         row.push(submission.max_score.to_string());
@@ -228,6 +265,23 @@ pub fn gradescope_json(
     submission: &SubmissionResult,
     hidden: GradescopeVisibility,
 ) -> serde_json::Value {
+    if let Some(fault) = submission.fault() {
+        // No score and no tests: Gradescope then shows the run as failed,
+        // for the instructor to run again, rather than a grade.
+        return json!({
+            "output": feedback_markdown(submission, None),
+            "output_format": "md",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "extra_data": {
+                "student": submission.student,
+                "seed": submission.seed,
+                "grader": "interleave",
+                "grader_version": env!("CARGO_PKG_VERSION"),
+                "not_graded": fault,
+            },
+        });
+    }
     let mut tests = Vec::new();
     for exercise in &submission.exercises {
         let number: u32 = exercise.number.parse().unwrap_or(0);
@@ -325,6 +379,18 @@ pub fn junit_xml(submission: &SubmissionResult) -> Result<String, Error> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new(format!("interleave-{}", submission.student));
     report.set_time(Duration::from_secs_f64(submission.elapsed_secs));
+    if let Some(fault) = submission.fault() {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(format!("not graded: {fault}"));
+        status.set_type("not_graded");
+        status.set_description(not_graded_sentence(fault));
+        let mut suite = TestSuite::new("not graded");
+        suite.add_test_case(TestCase::new("grading", status));
+        report.add_test_suite(suite);
+        return report
+            .to_string()
+            .map_err(|e| Error::new(format!("junit: {e}")));
+    }
     for exercise in &submission.exercises {
         let mut suite = TestSuite::new(exercise.exercise.clone());
         suite.add_property(("points", exercise.score.to_string().as_str()));
@@ -378,6 +444,7 @@ fn outcome_kind(outcome: &Outcome) -> &'static str {
         Outcome::TooSlow { .. } => "too_slow",
         Outcome::OverCpu { .. } => "over_cpu",
         Outcome::NotRun { .. } => "not_run",
+        Outcome::NotGraded { .. } => "not_graded",
     }
 }
 
@@ -405,6 +472,10 @@ pub fn protections_line(protections: &[crate::sandbox::Protection]) -> String {
 pub fn feedback_markdown(submission: &SubmissionResult, timeout: Option<f64>) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "# Interleave feedback for {}\n", submission.student);
+    if let Some(fault) = submission.fault() {
+        let _ = writeln!(text, "**{}**", not_graded_sentence(fault));
+        return text;
+    }
     let _ = writeln!(
         text,
         "**Score: {} / {} points.** Hidden tests carry the points; the visible tests (the ones \

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::model::{Limit, Outcome, Visibility, Watchdog};
+use crate::model::{Fault, Limit, Outcome, Visibility, Watchdog};
 use crate::sandbox::jail::{JailExit, SETUP_PREFIX};
 use crate::sandbox::{Limits, TestSandbox};
 
@@ -114,21 +114,41 @@ pub struct TestRun {
     pub cpu: Duration,
 }
 
+/// Why a test binary's tests could not be listed.
+#[derive(Debug, Clone)]
+pub enum ListFailure {
+    /// The grader's or the machine's failure: the submission is not graded.
+    Fault(Fault),
+    /// The binary itself failed to list its tests.
+    Failed(String),
+}
+
 /// Lists the tests in a test binary (`--list --format terse`), in its sandbox.
-pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, String> {
+pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, ListFailure> {
     let args = ["--list", "--format", "terse"].map(String::from).to_vec();
     let (command, _box) = settings
         .sandbox
         .command(binary, args, base_env(), Vec::new(), false)
-        .map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
-    let output = run_process(command, settings.timeout, None)
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+        .map_err(ListFailure::Fault)?;
+    let output = run_process(command, settings.timeout, None).map_err(|e| {
+        ListFailure::Fault(Fault::SandboxStart {
+            detail: format!("cannot run {}: {e}", binary.display()),
+        })
+    })?;
+    let stderr = output.stderr.text();
+    if output.status.and_then(|s| s.code()) == Some(JailExit::Setup as i32)
+        && stderr.contains(SETUP_PREFIX)
+    {
+        return Err(ListFailure::Fault(Fault::SandboxStart {
+            detail: setup_error(&stderr),
+        }));
+    }
     if output.timed_out || output.status.map(|s| !s.success()).unwrap_or(true) {
-        return Err(format!(
+        return Err(ListFailure::Failed(format!(
             "listing the tests of {} failed: {}",
             binary.display(),
-            output.stderr.text()
-        ));
+            stderr
+        )));
     }
     Ok(output
         .stdout
@@ -213,13 +233,16 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
     let prepared = settings
         .sandbox
         .command(&job.binary, args, env, job.exec.clone(), hidden);
-    let (command, _box) = match prepared {
+    let (command, boxed) = match prepared {
         Ok(prepared) => prepared,
-        Err(e) => return not_run(job, format!("the sandbox could not be prepared ({e})")),
+        Err(fault) => return not_graded(job, fault),
     };
     let output = match run_process(command, settings.timeout, job.cpu_cap) {
         Ok(output) => output,
-        Err(e) => return not_run(job, format!("the test process could not start ({e})")),
+        Err(e) => {
+            let detail = format!("the test process could not start ({e})");
+            return not_graded(job, Fault::SandboxStart { detail });
+        }
     };
     // Paths in panic messages are relative to the scratch workspace
     // (`exercise-05-s0/src/lib.rs`); the student knows them as `src/lib.rs`.
@@ -248,6 +271,8 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
         },
         (outcome, _, _) => outcome,
     };
+    // What the test's whole process tree did (its control group).
+    let outcome = settings.sandbox.judge_tree(&boxed, outcome);
     let excerpt = match &outcome {
         Outcome::Passed => String::new(),
         _ => excerpt(&stdout, &stderr),
@@ -261,10 +286,10 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
     }
 }
 
-fn not_run(job: TestJob, reason: String) -> TestRun {
+fn not_graded(job: TestJob, fault: Fault) -> TestRun {
     TestRun {
         job,
-        outcome: Outcome::NotRun { reason },
+        outcome: Outcome::NotGraded { fault },
         output: String::new(),
         duration: Duration::ZERO,
         cpu: Duration::ZERO,
@@ -289,8 +314,10 @@ fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
         };
     }
     let Some(status) = output.status else {
-        return Outcome::NotRun {
-            reason: "the test process vanished".to_string(),
+        return Outcome::NotGraded {
+            fault: Fault::SandboxStart {
+                detail: "the test process vanished".to_string(),
+            },
         };
     };
     let Some(code) = status.code() else {
@@ -306,14 +333,20 @@ fn judge(output: &ProcessOutput, stderr: &str, limits: &Limits) -> Outcome {
         // exit (visible tests, which carry no points).
         0 => Outcome::Passed,
         code if code == JailExit::NoProof as i32 => Outcome::ExitedEarly,
+        // Only the jail exits with this code (a test's own use of it is
+        // `Reserved`), and only when no code of the submission ran.
         code if code == JailExit::Setup as i32 && stderr.contains(SETUP_PREFIX) => {
-            Outcome::NotRun {
-                reason: format!(
-                    "the sandbox could not start the test ({})",
-                    setup_error(stderr)
-                ),
+            Outcome::NotGraded {
+                fault: Fault::SandboxStart {
+                    detail: setup_error(stderr),
+                },
             }
         }
+        code if code == JailExit::Reserved as i32 => Outcome::Failed {
+            message: "the test process exited with code 120, 121 or 122, which the sandbox \
+                      keeps for itself"
+                .to_string(),
+        },
         code if code == harness::WATCHDOG_EXIT_CODE && stderr.contains("WATCHDOG:") => {
             Outcome::TimedOut {
                 watchdog: Watchdog::Harness,

@@ -234,6 +234,14 @@ fn students(run: &GradingRun, summary: &ClassSummary) -> Markup {
 
 fn student_row(submission: &SubmissionResult, columns: &[Distribution]) -> Markup {
     let link = format!("{}/feedback.md", safe_name(&submission.student));
+    if let Some(fault) = submission.fault() {
+        return html! {
+            tr.not-graded {
+                td { a.feedback href=(link) { (submission.student) } }
+                td colspan=(columns.len() + 2) { "not graded: " (fault.to_string()) }
+            }
+        };
+    }
     html! {
         tr {
             td { a.feedback href=(link) { (submission.student) } }

@@ -116,6 +116,8 @@ pub enum FailureKind {
     CompileError,
     /// The grader refused the exercise's files.
     Rejected,
+    /// The grader or the machine failed the test: no verdict.
+    NotGraded,
 }
 
 impl FailureKind {
@@ -137,6 +139,7 @@ impl FailureKind {
             FailureKind::NotRun => "not run",
             FailureKind::CompileError => "compile error",
             FailureKind::Rejected => "rejected",
+            FailureKind::NotGraded => "not graded (a fault of the grader)",
         }
     }
 
@@ -176,6 +179,7 @@ impl FailureKind {
             Outcome::OutputFlood { .. } => FailureKind::OutputFlood,
             Outcome::OverLimit { .. } => FailureKind::OverLimit,
             Outcome::NotRun { .. } => FailureKind::NotRun,
+            Outcome::NotGraded { .. } => FailureKind::NotGraded,
         })
     }
 
@@ -307,8 +311,20 @@ pub struct ClassSummary {
 }
 
 impl ClassSummary {
-    /// The figures of `run`.
+    /// The figures of `run`, over its graded submissions: one the grader
+    /// could not grade ([`SubmissionResult::fault`](crate::model::SubmissionResult::fault))
+    /// has no points to count.
     pub fn of(run: &GradingRun) -> ClassSummary {
+        let students = run.submissions.len();
+        let run = &GradingRun {
+            submissions: run
+                .submissions
+                .iter()
+                .filter(|s| s.fault().is_none())
+                .cloned()
+                .collect(),
+            ..run.clone()
+        };
         let columns = super::exercise_columns(run);
         let totals: Vec<u32> = run.submissions.iter().map(|s| s.score).collect();
         let max_total = run.submissions.iter().map(|s| s.max_score).max();
@@ -317,7 +333,7 @@ impl ClassSummary {
             .map(|(topic, max)| Distribution::of(topic, &exercise_scores(run, topic), *max))
             .collect();
         ClassSummary {
-            students: run.submissions.len(),
+            students,
             graded: run
                 .submissions
                 .iter()

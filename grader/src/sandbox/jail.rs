@@ -43,8 +43,24 @@ pub enum JailExit {
     /// returned (student code called `process::exit(0)`, or forged a pass).
     NoProof = 120,
     /// The sandbox could not be set up; stderr says why after [`SETUP_PREFIX`].
+    /// Only the jail exits with it: a test that exits with one of these
+    /// codes itself is reported as [`JailExit::Reserved`].
     Setup = 121,
+    /// The test exited with one of the jail's own codes (120 to 122), which
+    /// it may not claim.
+    Reserved = 122,
 }
+
+impl JailExit {
+    /// Whether the test process itself exited with `code`, one of the jail's.
+    fn is_reserved(code: i32) -> bool {
+        (JailExit::NoProof as i32..=JailExit::Reserved as i32).contains(&code)
+    }
+}
+
+/// Where the test process's copy of the exec report pipe sits until exec
+/// closes it: anything written to it is a setup error of the jail.
+const REPORT_FD: RawFd = 5;
 
 /// How the jail's own setup errors start on stderr.
 pub const SETUP_PREFIX: &str = "SANDBOX: ";
@@ -96,6 +112,13 @@ pub struct JailSpec {
     pub uid: u32,
     /// The grader's pid: the jail ends when the grader does.
     pub grader: i32,
+    /// The control group the test's whole process tree runs in, if any.
+    #[serde(default)]
+    pub cgroup: Option<super::cgroup::TestCgroup>,
+    /// Test-only (`INTERLEAVE_INJECT_FAULT=jail-start`): fail the jail's
+    /// start, as a sandbox that cannot start would.
+    #[serde(default)]
+    pub fail_start: bool,
 }
 
 /// The jail role's entry point; returns the exit status.
@@ -131,6 +154,13 @@ fn launch(spec: &JailSpec) -> Result<i32, String> {
     prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| format!("pdeathsig: {e}"))?;
     if nix::unistd::getppid().as_raw() != spec.grader {
         return Err("the grader ended before the test started".to_string());
+    }
+    if spec.fail_start {
+        return Err("injected fault: the jail's start was made to fail".to_string());
+    }
+    // Before giving up root: the test and all it starts stay in it.
+    if let Some(cgroup) = &spec.cgroup {
+        cgroup.join()?;
     }
     let secret = format!("{:032x}", harness::rand::random::<u128>());
     let (secret_read, secret_write) = pipe()?;
@@ -265,26 +295,51 @@ fn loopback_up() -> Result<(), String> {
 /// The namespace's init: starts the test, reaps, and exits when the test
 /// has; returns its own exit status.
 fn init(spec: &JailSpec, pipes: &mut Pipes) -> i32 {
-    if let Err(e) = prepare_init(spec) {
-        return setup_failed(&e);
-    }
-    // SAFETY: init is single-threaded.
-    let test = match unsafe { fork() } {
-        Err(e) => return setup_failed(&format!("fork: {e}")),
-        Ok(ForkResult::Child) => {
-            let error = exec_test(spec, pipes);
-            // SAFETY: the exec failed; leave at once.
-            unsafe { libc::_exit(setup_failed(&error)) }
-        }
-        Ok(ForkResult::Parent { child }) => child,
+    let mut report = std::fs::File::from(pipes.status.1.try_clone().expect("dup status pipe"));
+    let ended = start_and_reap(spec, pipes);
+    let message = match ended {
+        Ok(status) => [&[0u8][..], &status.to_ne_bytes()].concat(),
+        Err(error) => [&[1u8][..], error.as_bytes()].concat(),
     };
+    let _ = report.write_all(&message);
+    0
+}
+
+/// Starts the test and reaps until it ends: its raw wait status, or the
+/// setup error that kept it from starting (told apart by a pipe that the
+/// test's exec closes, so nothing the test does can pass for one).
+fn start_and_reap(spec: &JailSpec, pipes: &mut Pipes) -> Result<i32, String> {
+    prepare_init(spec)?;
+    let (report_read, report_write) = pipe()?;
+    // SAFETY: init is single-threaded.
+    let test = match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
+        ForkResult::Child => {
+            drop(report_read);
+            let error = exec_test(spec, pipes, report_write.as_raw_fd());
+            // SAFETY: plain descriptor calls; the buffer is ours.
+            unsafe {
+                let fd = match libc::fcntl(REPORT_FD, libc::F_GETFD) >= 0 {
+                    true => REPORT_FD,
+                    false => report_write.as_raw_fd(),
+                };
+                libc::write(fd, error.as_ptr().cast(), error.len());
+            }
+            // SAFETY: the exec failed; leave at once.
+            unsafe { libc::_exit(JailExit::Setup as i32) }
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(report_write);
+    let mut error = String::new();
+    let _ = std::fs::File::from(report_read).read_to_string(&mut error);
     let status = reap_until(test);
     if !spec.isolation.namespaces {
         sweep(test, spec);
     }
-    let mut report = std::fs::File::from(pipes.status.1.try_clone().expect("dup status pipe"));
-    let _ = report.write_all(&status.to_ne_bytes());
-    0
+    match error.is_empty() {
+        true => Ok(status),
+        false => Err(error),
+    }
 }
 
 /// Init dies with the launcher (and the namespace with it). The launcher
@@ -335,8 +390,8 @@ fn sweep(test: Pid, spec: &JailSpec) {
 }
 
 /// In the test process: descriptors, confinement, exec. Returns only on error.
-fn exec_test(spec: &JailSpec, pipes: &mut Pipes) -> String {
-    match confine_and_exec(spec, pipes) {
+fn exec_test(spec: &JailSpec, pipes: &mut Pipes, report: RawFd) -> String {
+    match confine_and_exec(spec, pipes, report) {
         Ok(never) => match never {},
         Err(e) => e,
     }
@@ -344,8 +399,8 @@ fn exec_test(spec: &JailSpec, pipes: &mut Pipes) -> String {
 
 enum Never {}
 
-fn confine_and_exec(spec: &JailSpec, pipes: &mut Pipes) -> Result<Never, String> {
-    place_descriptors(pipes.secret.as_raw_fd(), pipes.record.1.as_raw_fd())?;
+fn confine_and_exec(spec: &JailSpec, pipes: &mut Pipes, report: RawFd) -> Result<Never, String> {
+    place_descriptors(pipes.secret.as_raw_fd(), pipes.record.1.as_raw_fd(), report)?;
     std::env::set_current_dir(&spec.box_dir).map_err(|e| format!("chdir: {e}"))?;
     if !spec.isolation.namespaces {
         nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))
@@ -377,23 +432,27 @@ fn test_rules(spec: &JailSpec) -> FsRules {
 }
 
 /// Puts the secret on descriptor 3 and the record on 4 (both inherited by
-/// the exec) and closes every other descriptor above 2.
-fn place_descriptors(secret: RawFd, record: RawFd) -> Result<(), String> {
+/// the exec), the exec report on [`REPORT_FD`] (closed by the exec) and
+/// closes every other descriptor above 2.
+fn place_descriptors(secret: RawFd, record: RawFd, report: RawFd) -> Result<(), String> {
     // SAFETY: plain descriptor calls on descriptors this process owns.
     unsafe {
         let high_secret = libc::fcntl(secret, libc::F_DUPFD_CLOEXEC, 100);
         let high_record = libc::fcntl(record, libc::F_DUPFD_CLOEXEC, 100);
+        let high_report = libc::fcntl(report, libc::F_DUPFD_CLOEXEC, 100);
         if high_secret < 0
             || high_record < 0
+            || high_report < 0
             || libc::dup2(high_secret, 3) != 3
             || libc::dup2(high_record, 4) != 4
+            || libc::dup3(high_report, REPORT_FD, libc::O_CLOEXEC) != REPORT_FD
         {
             return Err(format!(
                 "place descriptors: {}",
                 std::io::Error::last_os_error()
             ));
         }
-        libc::close_range(5, u32::MAX, 0);
+        libc::close_range(REPORT_FD as u32 + 1, u32::MAX, 0);
     }
     Ok(())
 }
@@ -425,17 +484,21 @@ fn collect(spec: &JailSpec, pipes: Pipes, init: Pid, secret: &str) -> Result<i32
     drop(record_write);
     drop(status_write);
     let _ = waitpid(init, None);
-    let mut raw = [0u8; 4];
-    let mut status_file = std::fs::File::from(status_read);
-    if status_file.read_exact(&mut raw).is_err() {
-        return Err("the sandbox's init ended without reporting the test".to_string());
-    }
-    let status = i32::from_ne_bytes(raw);
+    let mut message = Vec::new();
+    let _ = std::fs::File::from(status_read).read_to_end(&mut message);
+    let status = match message.split_first() {
+        Some((0, raw)) if raw.len() == 4 => i32::from_ne_bytes(raw.try_into().expect("4 bytes")),
+        Some((1, error)) => return Err(String::from_utf8_lossy(error).into_owned()),
+        _ => return Err("the sandbox's init ended without reporting the test".to_string()),
+    };
     let record = read_record(record_read);
     if libc::WIFSIGNALED(status) {
         reraise(libc::WTERMSIG(status));
     }
     let code = libc::WEXITSTATUS(status);
+    if JailExit::is_reserved(code) {
+        return Ok(JailExit::Reserved as i32);
+    }
     if code == 0 && spec.expect_proof && !proved(&record, secret) {
         return Ok(JailExit::NoProof as i32);
     }

@@ -27,10 +27,12 @@
 
 #![allow(unsafe_code)]
 
+pub mod cgroup;
 pub mod confine;
 pub mod jail;
 pub mod probe;
 pub mod rustc;
+pub mod stage;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,6 +40,8 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 pub use probe::{Protection, Protections};
+
+use crate::model::{Fault, Outcome};
 
 /// Environment variable that selects a role of the grader binary.
 pub const ROLE_VAR: &str = "INTERLEAVE_ROLE";
@@ -53,6 +57,9 @@ pub enum Role {
     Rustc,
     /// Report which protections the kernel grants ([`probe::main`]).
     Probe,
+    /// Be the preflight's known-good test, inside a jail
+    /// ([`crate::preflight::test_main`]).
+    Preflight,
 }
 
 impl Role {
@@ -62,6 +69,7 @@ impl Role {
             "jail" => Some(Role::Jail),
             "rustc" => Some(Role::Rustc),
             "probe" => Some(Role::Probe),
+            "preflight" => Some(Role::Preflight),
             _ => None,
         }
     }
@@ -71,6 +79,7 @@ impl Role {
             Role::Jail => "jail",
             Role::Rustc => "rustc",
             Role::Probe => "probe",
+            Role::Preflight => "preflight",
         }
     }
 
@@ -80,6 +89,7 @@ impl Role {
             Role::Jail => jail::main(),
             Role::Rustc => rustc::main(),
             Role::Probe => probe::main(),
+            Role::Preflight => crate::preflight::test_main(),
         }
     }
 }
@@ -207,17 +217,31 @@ pub struct TestSandbox {
     pub limits: Limits,
     /// Where the private tmps are made (one folder per grading run).
     pub boxes: PathBuf,
+    /// Where the programs the jails run are staged, when they drop to an
+    /// unprivileged uid ([`stage`]).
+    staging: Option<stage::Staging>,
+    /// This run's control groups, when the machine offers them ([`cgroup`]).
+    groups: Option<cgroup::RunGroups>,
+    /// Whether the preflight passed; faults are injected only after it
+    /// ([`crate::preflight`]).
+    armed: std::sync::atomic::AtomicBool,
 }
 
-/// A test's private tmp on the host, removed when dropped.
+/// A test's private tmp on the host and its control group, removed when
+/// dropped.
 #[derive(Debug)]
 pub struct BoxDir {
     /// The folder.
     pub path: PathBuf,
+    /// The test's control group, if it has one.
+    pub cgroup: Option<cgroup::TestCgroup>,
 }
 
 impl Drop for BoxDir {
     fn drop(&mut self) {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.remove();
+        }
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
@@ -238,15 +262,79 @@ impl TestSandbox {
             .keep();
         // Traversable (not listable) by the unprivileged uid the jails drop to.
         std::fs::set_permissions(&boxes, std::fs::Permissions::from_mode(0o711))?;
+        let staging = match isolation.drop_uid {
+            true => Some(stage::Staging::new(&boxes)?),
+            false => None,
+        };
+        let groups = match (isolation.limits, cgroup::base()) {
+            (true, Ok(base)) => Some(cgroup::RunGroups::new(base).map_err(std::io::Error::other)?),
+            _ => None,
+        };
         Ok(TestSandbox {
             isolation,
             limits,
             boxes,
+            staging,
+            groups,
+            armed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// Makes a private tmp and the jail command that runs `program` in it.
-    /// `exec` are the files and folders the test may execute.
+    /// Whether each test's whole process tree has a control group.
+    pub fn has_cgroups(&self) -> bool {
+        self.groups.is_some()
+    }
+
+    /// Called once the preflight passed: from now on, faults asked for by
+    /// `INTERLEAVE_INJECT_FAULT` are injected.
+    pub fn arm(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn inject(&self, fault: crate::inject::Injected) -> bool {
+        self.armed.load(std::sync::atomic::Ordering::Relaxed) && crate::inject::is(fault)
+    }
+
+    /// The verdict on a test that ended with `outcome`, given what its
+    /// control group counted ([`cgroup::Usage::verdict`]).
+    pub fn judge_tree(&self, boxed: &BoxDir, outcome: Outcome) -> Outcome {
+        match &boxed.cgroup {
+            Some(cgroup) => cgroup.usage().verdict(outcome, &self.limits),
+            None => outcome,
+        }
+    }
+
+    /// `program` and `exec` as the jail's uid can reach them (staged), and
+    /// `env` with every path to one of them replaced by its staged path.
+    fn staged(
+        &self,
+        program: &Path,
+        exec: Vec<PathBuf>,
+        env: Vec<(String, String)>,
+    ) -> Result<(PathBuf, Vec<PathBuf>, Vec<(String, String)>), Fault> {
+        let Some(staging) = &self.staging else {
+            return Ok((program.to_path_buf(), exec, env));
+        };
+        let mut moved = Vec::new();
+        for path in exec.iter().chain([&program.to_path_buf()]) {
+            moved.push((path.clone(), staging.stage(path)?));
+        }
+        let program = moved.last().expect("the program").1.clone();
+        let exec = moved.iter().map(|(_, to)| to.clone()).collect();
+        let env = env
+            .into_iter()
+            .map(|(key, value)| {
+                let to = moved.iter().find(|(from, _)| from.as_os_str() == value.as_str());
+                let staged = to.map(|(_, to)| to.to_string_lossy().into_owned());
+                (key, staged.unwrap_or(value))
+            })
+            .collect();
+        Ok((program, exec, env))
+    }
+
+    /// Makes a private tmp (and control group) and the jail command that
+    /// runs `program` in it. `exec` are the files and folders the test may
+    /// execute. What keeps it from starting is a fault of the grader.
     pub fn command(
         &self,
         program: &Path,
@@ -254,15 +342,22 @@ impl TestSandbox {
         env: Vec<(String, String)>,
         exec: Vec<PathBuf>,
         expect_proof: bool,
-    ) -> std::io::Result<(Command, BoxDir)> {
+    ) -> Result<(Command, BoxDir), Fault> {
+        let (program, exec, env) = self.staged(program, exec, env)?;
         let n = NEXT_BOX.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let start = |detail: String| Fault::SandboxStart { detail };
         let path = self.boxes.join(format!("box-{n}"));
-        std::fs::create_dir(&path)?;
-        let boxed = BoxDir { path };
+        std::fs::create_dir(&path).map_err(|e| start(format!("mkdir {}: {e}", path.display())))?;
+        let mut boxed = BoxDir { path, cgroup: None };
+        if let Some(groups) = &self.groups {
+            boxed.cgroup = Some(groups.test(n, &self.limits).map_err(start)?);
+        }
         let uid = self.uid(n);
         if self.isolation.drop_uid {
-            std::os::unix::fs::chown(&boxed.path, Some(uid), Some(uid))?;
+            std::os::unix::fs::chown(&boxed.path, Some(uid), Some(uid))
+                .map_err(|e| start(format!("chown {}: {e}", boxed.path.display())))?;
         }
+        let program = program.as_path();
         let mut env = env;
         for var in ["HOME", "TMPDIR", "CARGO_MANIFEST_DIR"] {
             env.retain(|(k, _)| k != var);
@@ -281,6 +376,8 @@ impl TestSandbox {
             expect_proof,
             uid,
             grader: std::process::id() as i32,
+            cgroup: boxed.cgroup.clone(),
+            fail_start: self.inject(crate::inject::Injected::JailStart),
         };
         let mut command = role_command(Role::Jail, &spec);
         // The jail reads only its spec; nothing of the grader's environment.
@@ -290,6 +387,14 @@ impl TestSandbox {
             serde_json::to_string(&spec).expect("a spec serializes"),
         );
         Ok((command, boxed))
+    }
+
+    /// The uid test code runs as (outside any user namespace).
+    pub fn test_uid(&self) -> u32 {
+        match self.isolation.drop_uid {
+            true => self.uid(0),
+            false => nix::unistd::geteuid().as_raw(),
+        }
     }
 
     /// The uid a jail drops to: `nobody` behind a user namespace; without
@@ -306,6 +411,7 @@ impl TestSandbox {
 
 impl Drop for TestSandbox {
     fn drop(&mut self) {
+        // The run's control groups go (by RunGroups' drop) after the boxes.
         let _ = std::fs::remove_dir_all(&self.boxes);
     }
 }
@@ -352,7 +458,13 @@ impl SandboxOptions {
 
     /// The protections a run with these options has.
     pub fn active(&self) -> Result<Vec<Protection>, crate::Error> {
-        Ok(probed()?.active(&self.isolation()?))
+        let isolation = self.isolation()?;
+        let mut active = probed()?.active(&isolation);
+        if isolation.limits && cgroup::base().is_ok() {
+            active.push(Protection::ControlGroups);
+            active.sort();
+        }
+        Ok(active)
     }
 
     /// The sandbox test processes start in.

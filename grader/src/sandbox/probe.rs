@@ -32,11 +32,14 @@ pub enum Protection {
     /// Memory, task, file-size, descriptor and CPU limits per test, CPU and
     /// memory limits per compile, a wall-clock limit per build.
     Limits,
+    /// A control group per test: its memory and task limits hold for the
+    /// whole process tree, children included ([`super::cgroup`]).
+    ControlGroups,
 }
 
 impl Protection {
     /// Every protection, in report order.
-    pub const ALL: [Protection; 7] = [
+    pub const ALL: [Protection; 8] = [
         Protection::SecretMemory,
         Protection::Namespaces,
         Protection::Landlock,
@@ -44,6 +47,7 @@ impl Protection {
         Protection::Seccomp,
         Protection::DroppedUid,
         Protection::Limits,
+        Protection::ControlGroups,
     ];
 }
 
@@ -57,6 +61,7 @@ impl fmt::Display for Protection {
             Protection::Seccomp => "seccomp filter",
             Protection::DroppedUid => "unprivileged uid",
             Protection::Limits => "resource limits",
+            Protection::ControlGroups => "whole-tree memory and task limits (control groups)",
         })
     }
 }
