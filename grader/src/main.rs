@@ -442,11 +442,17 @@ fn grade_command(course: &Course, args: GradeArgs) -> Result<Exit, Error> {
             .filter(|s| !unwritten.iter().any(|(student, _)| *student == s.student))
             .collect();
         for submission in &run.submissions {
-            if !from_disk.submissions.iter().any(|s| s.student == submission.student) {
+            if !from_disk
+                .submissions
+                .iter()
+                .any(|s| s.student == submission.student)
+            {
                 from_disk.submissions.push(submission.clone());
             }
         }
-        from_disk.submissions.sort_by(|a, b| a.student.cmp(&b.student));
+        from_disk
+            .submissions
+            .sort_by(|a, b| a.student.cmp(&b.student));
         report::write_class(&from_disk, out)?;
         if table {
             eprintln!("reports written to {}", out.display());

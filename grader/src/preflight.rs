@@ -69,6 +69,7 @@ pub fn check(settings: &RunSettings) -> Result<(), Error> {
     // The programs are staged where the uid can reach them; its tmps are
     // made below the grader's TMPDIR.
     let cause = unreachable_ancestor(&settings.sandbox.boxes, uid)
+        .or_else(|| unreachable_ancestor(&binary, uid))
         .map(|blocked| blocked.sentence(uid))
         .unwrap_or_else(|| {
             "The cause is not one the grader recognizes; the test's output follows. Fix the \

@@ -88,7 +88,8 @@ impl Budget {
             Fault::SandboxStart { detail }
             | Fault::Build { detail }
             | Fault::KilledFromOutside { detail } => *detail = self.take(detail),
-            Fault::BinaryUnreadable { path, detail } | Fault::ReportsUnwritable { dir: path, detail } => {
+            Fault::BinaryUnreadable { path, detail }
+            | Fault::ReportsUnwritable { dir: path, detail } => {
                 *path = inert(path);
                 *detail = self.take(detail);
             }
@@ -143,7 +144,11 @@ mod tests {
             shown,
             "red \\x1b[31mX\\x1b[0m\nover\\rwrite\\x07\\x7f\\u{9b}2J\\u{202e}\tok\n"
         );
-        assert!(!shown.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+        );
     }
 
     #[test]
@@ -151,7 +156,11 @@ mod tests {
         let text = "é".repeat(3000);
         let cut = capped(&text, 4097);
         assert!(cut.starts_with(&"é".repeat(2048)));
-        assert!(cut.ends_with("[... 1904 more bytes not shown]"), "{}", &cut[4090..]);
+        assert!(
+            cut.ends_with("[... 1904 more bytes not shown]"),
+            "{}",
+            &cut[4090..]
+        );
         assert_eq!(capped("short", 10), "short");
     }
 

@@ -204,6 +204,13 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
         "{}",
         verdicts("memory-hog")
     );
+    // Eight processes, each under the per-process limit, over it together:
+    // the test's control group holds the whole tree to the limit.
+    assert!(
+        verdicts("memory-bomb").contains("\"memory\""),
+        "{}",
+        verdicts("memory-bomb")
+    );
     assert!(
         verdicts("disk-fill").contains("\"file_size\""),
         "{}",
@@ -217,14 +224,37 @@ fn hostile_submissions_earn_nothing_and_damage_nothing() {
             "{name}: {verdict}"
         );
     }
-    // Nothing secret reached a report.
+    // Nothing secret, no control character and no more than the caps of a
+    // submission's own text reached a report.
     let reports = snapshot(&[out.path().to_path_buf()]);
+    for (path, bytes) in &reports {
+        let student = path.strip_prefix(out.path()).unwrap().components().next();
+        if student.is_some_and(|s| s.as_os_str().to_string_lossy().starts_with("attack-")) {
+            assert!(
+                bytes.len() < 128 * 1024,
+                "{} holds {} bytes",
+                path.display(),
+                bytes.len()
+            );
+        }
+    }
     for (path, bytes) in reports
         .iter()
         .map(|(p, b)| (p.clone(), b.clone()))
         .chain([(PathBuf::from("stdout"), text.clone().into_bytes())])
     {
         let content = String::from_utf8_lossy(&bytes);
+        let raw = content
+            .chars()
+            .find(|&c| c.is_control() && c != '\n' && c != '\t' && c != '\r');
+        assert!(raw.is_none(), "{} holds {raw:?}", path.display());
+        for escaped in ["\\u001b", "\\u0007", "\\u009b", "&#x1b;", "&#27;"] {
+            assert!(
+                !content.contains(escaped),
+                "{} holds {escaped}",
+                path.display()
+            );
+        }
         for secret in ["root:x:0:0", "harness::check(", TOKEN] {
             assert!(
                 !content.contains(secret),

@@ -271,6 +271,7 @@ mod tests {
                 tests,
                 notes: Vec::new(),
             }],
+            not_graded: None,
         }
     }
 

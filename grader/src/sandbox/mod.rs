@@ -227,6 +227,10 @@ pub struct TestSandbox {
     armed: std::sync::atomic::AtomicBool,
 }
 
+/// A program, the files it may execute and its environment, as staged for
+/// the jail's uid ([`stage`]).
+type Staged = (PathBuf, Vec<PathBuf>, Vec<(String, String)>);
+
 /// A test's private tmp on the host and its control group, removed when
 /// dropped.
 #[derive(Debug)]
@@ -311,7 +315,7 @@ impl TestSandbox {
         program: &Path,
         exec: Vec<PathBuf>,
         env: Vec<(String, String)>,
-    ) -> Result<(PathBuf, Vec<PathBuf>, Vec<(String, String)>), Fault> {
+    ) -> Result<Staged, Fault> {
         let Some(staging) = &self.staging else {
             return Ok((program.to_path_buf(), exec, env));
         };
@@ -324,7 +328,9 @@ impl TestSandbox {
         let env = env
             .into_iter()
             .map(|(key, value)| {
-                let to = moved.iter().find(|(from, _)| from.as_os_str() == value.as_str());
+                let to = moved
+                    .iter()
+                    .find(|(from, _)| from.as_os_str() == value.as_str());
                 let staged = to.map(|(_, to)| to.to_string_lossy().into_owned());
                 (key, staged.unwrap_or(value))
             })

@@ -48,10 +48,7 @@ pub struct Staging {
 impl Staging {
     /// A staging folder below `boxes` (mode 0711, a random name).
     pub fn new(boxes: &Path) -> std::io::Result<Staging> {
-        let dir = boxes.join(format!(
-            "stage-{:016x}",
-            harness::rand::random::<u64>()
-        ));
+        let dir = boxes.join(format!("stage-{:016x}", harness::rand::random::<u64>()));
         std::fs::create_dir(&dir)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711))?;
         Ok(Staging {
@@ -83,10 +80,9 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let path = self.dir.join(format!(
-            "{:016x}-{name}",
-            harness::rand::random::<u64>()
-        ));
+        let path = self
+            .dir
+            .join(format!("{:016x}-{name}", harness::rand::random::<u64>()));
         place(program, &path, meta.permissions().mode()).map_err(|e| unreadable(e.to_string()))?;
         staged.insert(program.to_path_buf(), (build, path.clone()));
         Ok(path)
