@@ -84,7 +84,16 @@ enum Command {
         /// Gradescope visibility of the hidden suites' tests in results.json.
         #[arg(long, value_enum, default_value_t)]
         hidden_visibility: GradescopeVisibility,
+        /// The class the shards graded (as given to `grade`; repeatable):
+        /// then the folders must be given in shard order, and a student
+        /// whose shard wrote no result for them is reported not graded
+        /// (exit status 3) instead of left out.
+        #[arg(long, value_name = "PATH")]
+        class: Vec<PathBuf>,
     },
+    /// Write Slurm batch scripts that grade a class as a job array (one task
+    /// per shard) and merge the shards when the array is over.
+    Slurm(SlurmArgs),
     /// The course author's check: solutions full marks, stubs zero, every mutant caught.
     Verify(VerifyArgs),
     /// Write the student-facing repository (exercises and README, no solutions or hidden suites).
@@ -224,6 +233,44 @@ struct GradeArgs {
 }
 
 #[derive(Args)]
+struct SlurmArgs {
+    /// The class: submission folders or a class description, as for `grade`.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The batch folder, on storage every node shares: the scripts, each
+    /// shard's results (shard-K) and the merged reports (grades).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// Array tasks, one shard of the class each.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    shards: usize,
+    /// The Slurm partition (default: the cluster's default partition).
+    #[arg(long, value_name = "NAME")]
+    partition: Option<String>,
+    /// Time limit per grading task, in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    time: u32,
+    /// Memory per grading task, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 8192)]
+    mem: u64,
+    /// CPUs per grading task (it runs three test processes per CPU).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    cpus_per_task: u32,
+    /// Time limit of the merge job, in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 15)]
+    merge_time: u32,
+    /// The seed every shard grades with (default: a fresh one, written into the scripts).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Gradescope visibility of the hidden suites' tests in results.json.
+    #[arg(long, value_enum, default_value_t)]
+    hidden_visibility: GradescopeVisibility,
+    /// More `grade` arguments for every task, after `--` (e.g. `-- --exercise 05`).
+    #[arg(last = true, value_name = "GRADE ARGS")]
+    grade_args: Vec<String>,
+}
+
+#[derive(Args)]
 struct VerifyArgs {
     #[command(flatten)]
     common: CommonArgs,
@@ -318,7 +365,9 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             dirs,
             out,
             hidden_visibility,
-        } => merge_command(&dirs, &out, hidden_visibility),
+            class,
+        } => merge_command(&course, &dirs, &class, &out, hidden_visibility),
+        Command::Slurm(args) => slurm_command(&course, args),
         Command::Verify(args) => verify_command(&course, args),
         Command::Export { dir } => {
             export::export(&course, &dir)?;
@@ -555,13 +604,7 @@ fn select_submissions(
         options.exercises = numbers;
     }
     if let Some((k, n)) = args.shard {
-        submissions.sort_by(|a, b| a.student.cmp(&b.student));
-        submissions = submissions
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % n == k - 1)
-            .map(|(_, s)| s)
-            .collect();
+        submissions = prepare::select_shard(submissions, k, n);
     }
     Ok(submissions)
 }
@@ -612,45 +655,19 @@ fn print_run(run: &GradingRun, format: Format, class: bool, started: Instant) ->
 }
 
 fn merge_command(
+    course: &Course,
     dirs: &[PathBuf],
+    class: &[PathBuf],
     out: &std::path::Path,
     visibility: GradescopeVisibility,
 ) -> Result<Exit, Error> {
-    let mut merged: Option<GradingRun> = None;
-    for dir in dirs {
-        let path = dir.join("run.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let run: GradingRun = serde_json::from_str(&text)
-            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-        match &mut merged {
-            None => merged = Some(run),
-            Some(all) => {
-                all.elapsed_secs += run.elapsed_secs;
-                if !run.started_at.is_empty()
-                    && (all.started_at.is_empty() || run.started_at < all.started_at)
-                {
-                    all.started_at = run.started_at.clone();
-                }
-                for submission in run.submissions {
-                    if all
-                        .submissions
-                        .iter()
-                        .any(|s| s.student == submission.student)
-                    {
-                        return Err(Error::new(format!(
-                            "student {} appears in more than one shard ({})",
-                            submission.student,
-                            path.display()
-                        )));
-                    }
-                    all.submissions.push(submission);
-                }
-            }
-        }
-    }
-    let mut run = merged.ok_or_else(|| Error::new("nothing to merge"))?;
-    run.submissions.sort_by(|a, b| a.student.cmp(&b.student));
-    run.shard = None;
+    let students: Option<Vec<String>> = if class.is_empty() {
+        None
+    } else {
+        let submissions = prepare::discover(class, course)?;
+        Some(submissions.into_iter().map(|s| s.student).collect())
+    };
+    let run = grader::merge::merge(dirs, students.as_deref())?;
     report::write_all(&run, out, visibility)?;
     println!("{}", report::class_table(&run));
     eprintln!(
@@ -658,6 +675,59 @@ fn merge_command(
         run.submissions.len(),
         dirs.len(),
         out.display()
+    );
+    Ok(not_graded_exit(&run))
+}
+
+/// An absolute path to `path`, which must exist.
+fn absolute(path: &std::path::Path) -> Result<PathBuf, Error> {
+    path.canonicalize().map_err(|e| Error::io(path, e))
+}
+
+fn slurm_command(course: &Course, args: SlurmArgs) -> Result<Exit, Error> {
+    if args.shards == 0 {
+        return Err(Error::new("--shards needs at least one shard"));
+    }
+    let students = prepare::discover(&args.paths, course)?.len();
+    if students == 0 {
+        return Err(Error::new("no submissions found"));
+    }
+    std::fs::create_dir_all(&args.dir).map_err(|e| Error::io(&args.dir, e))?;
+    let grader =
+        std::env::current_exe().map_err(|e| Error::new(format!("the grader binary: {e}")))?;
+    let plan = grader::slurm::BatchPlan {
+        grader: absolute(&grader)?,
+        course: absolute(&course.root)?,
+        classes: args
+            .paths
+            .iter()
+            .map(|p| absolute(p))
+            .collect::<Result<_, _>>()?,
+        dir: absolute(&args.dir)?,
+        shards: args.shards,
+        partition: args.partition,
+        time_minutes: args.time,
+        merge_time_minutes: args.merge_time,
+        mem_mib: args.mem,
+        cpus_per_task: args.cpus_per_task.max(1),
+        seed: args.seed.unwrap_or_else(grade::fresh_seed),
+        hidden_visibility: args.hidden_visibility,
+        grade_args: args.grade_args,
+    };
+    plan.write()?;
+    if args.shards > students {
+        eprintln!(
+            "grader: note: {} shards for {students} students: the last shards grade no one",
+            args.shards
+        );
+    }
+    println!(
+        "wrote grade.sbatch, merge.sbatch and submit.sh into {}: {students} students in {}          shards, seed {}.\nsubmit with: bash {}/submit.sh (bash {}/submit.sh K grades shard K          again)",
+        plan.dir.display(),
+        plan.shards,
+        plan.seed,
+        plan.dir.display(),
+        plan.dir.display()
     );
     Ok(Exit::Done)
 }

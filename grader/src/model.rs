@@ -117,6 +117,22 @@ pub enum Fault {
         /// What writing said.
         detail: String,
     },
+    /// The shard of a batch run that was to grade this submission wrote no
+    /// results for it (its task died, was cancelled or never started);
+    /// `merge --class` finds it. Grading that shard again with `--resume`
+    /// completes it (`submit.sh K` on Slurm).
+    ShardMissing {
+        /// The shard, 1-based.
+        shard: usize,
+        /// How many shards the class was split into.
+        of: usize,
+        /// The shard's `--out` folder.
+        dir: String,
+        /// The batch task that ran the shard, as it wrote in its folder
+        /// (`task.txt`), if one started.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Fault {
@@ -136,6 +152,19 @@ impl std::fmt::Display for Fault {
             }
             Fault::ReportsUnwritable { dir, detail } => {
                 write!(f, "its reports could not be written to {dir} ({detail})")
+            }
+            Fault::ShardMissing {
+                shard,
+                of,
+                dir,
+                task,
+            } => {
+                write!(f, "shard {shard}/{of} ")?;
+                match task {
+                    Some(task) => write!(f, "(Slurm task {task}) ")?,
+                    None => write!(f, "(no task started) ")?,
+                }
+                write!(f, "wrote no results for it to {dir}")
             }
         }
     }

@@ -146,6 +146,19 @@ pub fn discover(paths: &[PathBuf], course: &Course) -> Result<Vec<Submission>, E
     Ok(submissions)
 }
 
+/// Shard `k` of `n` (1-based) of a class: every `n`-th submission in
+/// student order, starting with the `k`-th. `grade --shard K/N` grades it,
+/// and `merge --class` expects it of shard K.
+pub fn select_shard(mut submissions: Vec<Submission>, k: usize, n: usize) -> Vec<Submission> {
+    submissions.sort_by(|a, b| a.student.cmp(&b.student));
+    submissions
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| crate::merge::shard_of(*i, n) == k)
+        .map(|(_, s)| s)
+        .collect()
+}
+
 /// The submissions one command-line path names.
 fn discover_one(path: &Path, course: &Course) -> Result<Vec<Submission>, Error> {
     let meta = fs::metadata(path)

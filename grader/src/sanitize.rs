@@ -93,6 +93,12 @@ impl Budget {
                 *path = inert(path);
                 *detail = self.take(detail);
             }
+            Fault::ShardMissing { dir, task, .. } => {
+                *dir = inert(dir);
+                if let Some(task) = task {
+                    *task = inert(task);
+                }
+            }
         }
     }
 
