@@ -722,7 +722,9 @@ fn slurm_command(course: &Course, args: SlurmArgs) -> Result<Exit, Error> {
         );
     }
     println!(
-        "wrote grade.sbatch, merge.sbatch and submit.sh into {}: {students} students in {}          shards, seed {}.\nsubmit with: bash {}/submit.sh (bash {}/submit.sh K grades shard K          again)",
+        "wrote grade.sbatch, merge.sbatch and submit.sh into {}: {students} students in {} \
+         shards, seed {}.\nsubmit with: bash {}/submit.sh (bash {}/submit.sh K grades shard K \
+         again)",
         plan.dir.display(),
         plan.shards,
         plan.seed,
