@@ -83,6 +83,14 @@ fn node_value(key: &str) -> String {
         .to_string()
 }
 
+/// The user running the test, whom Slurm's daemons and jobs run as (root
+/// in `.ci/run`).
+fn user() -> String {
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_uid(uid).unwrap();
+    user.map(|u| u.name).unwrap_or_else(|| uid.to_string())
+}
+
 /// A Slurm cluster of one node on this machine, in a folder of its own.
 /// Dropping it cancels every job and stops the daemons.
 struct Cluster {
@@ -172,8 +180,8 @@ impl Cluster {
              AuthType=auth/munge\n\
              AuthInfo=socket={socket}\n\
              CredType=cred/munge\n\
-             SlurmUser=root\n\
-             SlurmdUser=root\n\
+             SlurmUser={user}\n\
+             SlurmdUser={user}\n\
              StateSaveLocation={dir}/state\n\
              SlurmdSpoolDir={dir}/spool\n\
              SlurmctldPidFile={dir}/run/slurmctld.pid\n\
@@ -198,6 +206,7 @@ impl Cluster {
             ctld = free_port(),
             d = free_port(),
             socket = self.socket().display(),
+            user = user(),
             cpus = node_value("CPUs"),
             memory = node_value("RealMemory"),
         )
@@ -264,7 +273,10 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = self.client("scancel").arg("--user=root").status();
+        let _ = self
+            .client("scancel")
+            .arg(format!("--user={}", user()))
+            .status();
         std::thread::sleep(Duration::from_millis(500));
         for (_, child) in self.daemons.iter_mut().rev() {
             let _ = nix::sys::signal::kill(
@@ -414,6 +426,10 @@ fn assert_task_2_reported(merged: &Path, task: &str) {
         gradebook.lines().count(),
         7,
         "every student listed:\n{gradebook}"
+    );
+    eprintln!(
+        "after cancelling task {task}:\n  {}",
+        not_graded.join("\n  ")
     );
 }
 
