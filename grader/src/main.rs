@@ -85,7 +85,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         hidden_visibility: GradescopeVisibility,
         /// The class the shards graded (as given to `grade`; repeatable):
-        /// then the folders must be given in shard order, and a student
+        /// then the folders must be given in shard order, of one seed, and a student
         /// whose shard wrote no result for them is reported not graded
         /// (exit status 3) instead of left out.
         #[arg(long, value_name = "PATH")]
