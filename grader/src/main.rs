@@ -688,6 +688,7 @@ fn slurm_command(course: &Course, args: SlurmArgs) -> Result<Exit, Error> {
     if args.shards == 0 {
         return Err(Error::new("--shards needs at least one shard"));
     }
+    grader::slurm::check_grade_args(&args.grade_args)?;
     let students = prepare::discover(&args.paths, course)?.len();
     if students == 0 {
         return Err(Error::new("no submissions found"));

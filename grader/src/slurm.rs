@@ -238,6 +238,36 @@ impl BatchPlan {
     }
 }
 
+/// The `grade` options every task's command line sets itself: given again
+/// after `--`, the task's grader would refuse to start.
+const SET_BY_THE_SCRIPT: [&str; 8] = [
+    "--shard",
+    "--out",
+    "-o",
+    "--resume",
+    "--seed",
+    "--hidden-visibility",
+    "--jobs",
+    "-j",
+];
+
+/// Refuses extra `grade` arguments that the task's command line sets
+/// itself (`--shard`, `--out`, `--seed`, ...), naming the option that
+/// stands in for each.
+pub fn check_grade_args(args: &[String]) -> Result<(), Error> {
+    for arg in args {
+        let name = arg.split('=').next().unwrap_or(arg);
+        if SET_BY_THE_SCRIPT.contains(&name) {
+            return Err(Error::new(format!(
+                "{arg} after --: every task sets --shard, --out, --resume, --seed, \
+                 --hidden-visibility and --jobs itself (use --shards, --dir, --seed, \
+                 --hidden-visibility and --cpus-per-task of `grader slurm`)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The Slurm name of the task that graded into `shard_dir`, if it started.
 pub fn task_of(shard_dir: &Path) -> Option<String> {
     let text = fs::read_to_string(shard_dir.join(TASK_FILE)).ok()?;
@@ -346,6 +376,20 @@ mod tests {
                 .status()
                 .unwrap();
             assert!(status.success(), "bash -n {}", path.display());
+        }
+    }
+
+    #[test]
+    fn grade_args_the_script_sets_itself_are_refused() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_grade_args(&args(&["--exercise", "05", "--timeout", "20"])).is_ok());
+        for set in [
+            &["--seed", "3"][..],
+            &["--out=x"],
+            &["-j", "2"],
+            &["--resume"],
+        ] {
+            assert!(check_grade_args(&args(set)).is_err(), "{set:?}");
         }
     }
 
