@@ -72,6 +72,7 @@ impl GradeOptions {
             seed,
             sandbox: self.sandbox.test_sandbox()?,
             slack,
+            durations: Default::default(),
         };
         // A sandbox that cannot run a known-good test grades no one.
         crate::preflight::check(&settings)?;

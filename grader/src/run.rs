@@ -12,7 +12,7 @@
 //! result: ok`, calling `process::exit(0)` or writing any file from student
 //! code cannot produce that proof.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,40 @@ pub struct RunSettings {
     /// How busy the machine is ([`machine_slack`]), passed to the tests as
     /// `INTERLEAVE_SLACK`: their wall-clock deadlines stretch by it.
     pub slack: f64,
+    /// How long the tests took that passed earlier in this run.
+    pub durations: Arc<Durations>,
+}
+
+/// The wall-clock time of each test that passed earlier in a grading run,
+/// by exercise and name. [`run_tests`] starts the longest first: a slow test
+/// started last would leave the other processes idle while it finishes.
+#[derive(Debug, Default)]
+pub struct Durations(Mutex<HashMap<(String, String), Duration>>);
+
+impl Durations {
+    /// How long `job` took when it last passed, if it did.
+    fn of(&self, job: &TestJob) -> Option<Duration> {
+        let key = (job.exercise.clone(), job.name.clone());
+        self.0.lock().expect("durations").get(&key).copied()
+    }
+
+    /// Notes how long `run` took, if it passed.
+    fn note(&self, run: &TestRun) {
+        if run.outcome == Outcome::Passed {
+            let key = (run.job.exercise.clone(), run.job.name.clone());
+            self.0.lock().expect("durations").insert(key, run.duration);
+        }
+    }
+
+    /// `jobs`, numbered in their order, the longest known first; those never
+    /// seen pass before them (they may be long), in their order.
+    fn longest_first(&self, jobs: Vec<TestJob>) -> VecDeque<(usize, TestJob)> {
+        let mut numbered: Vec<(usize, TestJob)> = jobs.into_iter().enumerate().collect();
+        numbered.sort_by_cached_key(|(_, job)| {
+            std::cmp::Reverse(self.of(job).unwrap_or(Duration::MAX))
+        });
+        numbered.into()
+    }
 }
 
 /// How much a wall-clock deadline should stretch on this machine now: the
@@ -159,12 +193,12 @@ pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, 
         .collect())
 }
 
-/// Runs `jobs` with up to `settings.jobs` processes at once. Results come
-/// back in the order of `jobs`.
+/// Runs `jobs` with up to `settings.jobs` processes at once, the longest
+/// first ([`Durations`]). Results come back in the order of `jobs`.
 pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
     let total = jobs.len();
     let queue: Mutex<VecDeque<(usize, TestJob)>> =
-        Mutex::new(jobs.into_iter().enumerate().collect());
+        Mutex::new(settings.durations.longest_first(jobs));
     let results: Mutex<Vec<Option<TestRun>>> = Mutex::new(vec![None; total]);
     let caught: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let workers = settings.jobs.max(1).min(total.max(1));
@@ -189,6 +223,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
                         }
                     } else {
                         let run = run_test(job, settings);
+                        settings.durations.note(&run);
                         if run.job.until_caught && run.outcome != Outcome::Passed {
                             caught
                                 .lock()
@@ -816,6 +851,55 @@ fn kill_group(child: &Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job(name: &str) -> TestJob {
+        TestJob {
+            exercise: "05".to_string(),
+            binary: PathBuf::from("test-hidden"),
+            name: name.to_string(),
+            exact: name.to_string(),
+            visibility: Visibility::Hidden,
+            dir: PathBuf::new(),
+            env: Vec::new(),
+            exec: Vec::new(),
+            until_caught: false,
+            cpu_cap: None,
+        }
+    }
+
+    fn passed(name: &str, millis: u64) -> TestRun {
+        TestRun {
+            job: job(name),
+            outcome: Outcome::Passed,
+            output: String::new(),
+            duration: Duration::from_millis(millis),
+            cpu: Duration::ZERO,
+        }
+    }
+
+    /// Tests start the longest known first, those never seen pass before
+    /// them; each keeps its number, so results go back in the given order.
+    #[test]
+    fn tests_start_longest_known_first() {
+        let durations = Durations::default();
+        durations.note(&passed("short", 10));
+        durations.note(&passed("long", 900));
+        let mut failed = passed("failed", 5000);
+        failed.outcome = Outcome::NotRun {
+            reason: String::new(),
+        };
+        durations.note(&failed);
+        let names = ["short", "new", "failed", "long"];
+        let order: Vec<(usize, String)> = durations
+            .longest_first(names.iter().map(|n| job(n)).collect())
+            .into_iter()
+            .map(|(index, job)| (index, job.name))
+            .collect();
+        let expected = [(1, "new"), (2, "failed"), (3, "long"), (0, "short")];
+        let expected: Vec<(usize, String)> =
+            expected.iter().map(|(i, n)| (*i, n.to_string())).collect();
+        assert_eq!(order, expected);
+    }
 
     /// The note the stand-in prints after a panic (spurious wakeups were
     /// injected) must not hide the panic itself, while a real report of
