@@ -189,8 +189,37 @@ fn print_kinds(results: &[SubmissionResult], kinds: &[Kind]) -> f64 {
             line.push_str(&format!("; {lost} of {} lost points", results.len()));
         }
         println!("{line}");
+        if *kind != Kind::Complete {
+            print_slowest(results);
+        }
     }
     complete_median
+}
+
+/// The three slowest tests of the slowest submission in `results`, with
+/// their verdicts: where a stuck or spinning kind spends its time.
+fn print_slowest(results: &[&SubmissionResult]) {
+    let Some(worst) = results
+        .iter()
+        .max_by(|a, b| a.elapsed_secs.total_cmp(&b.elapsed_secs))
+    else {
+        return;
+    };
+    let mut tests: Vec<(&str, &crate::model::TestResult)> = worst
+        .exercises
+        .iter()
+        .flat_map(|e| e.tests.iter().map(move |t| (e.number.as_str(), t)))
+        .collect();
+    tests.sort_by(|a, b| b.1.duration_secs.total_cmp(&a.1.duration_secs));
+    for (number, test) in tests.iter().take(3) {
+        println!(
+            "      {number} {} {:.1} s ({:.1} s CPU): {}",
+            test.name,
+            test.duration_secs,
+            test.cpu_secs,
+            test.outcome.verdict()
+        );
+    }
 }
 
 /// Times plain `cargo test` of the solutions' crates (hidden and visible

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,8 @@ impl GradeOptions {
             sandbox: self.sandbox.test_sandbox()?,
             slack,
             durations: Default::default(),
+            pool: Arc::new(run::JobPool::new(self.jobs)),
+            rank: 0,
         };
         // A sandbox that cannot run a known-good test grades no one.
         crate::preflight::check(&settings)?;
@@ -87,11 +89,12 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 12;
 
 /// Test processes per CPU by default. Most tests spend their time asleep
 /// (a blocked call watched for 300 ms, a timeout waited out): measured on 2
-/// CPUs, the solutions' 263 tests sum to 34 s, and take 17.5 s of wall time
-/// at one process per CPU, 9.3 s at two and 7.2 s at three. Deadlines
-/// stretch by the processes per CPU ([`run::machine_slack`]), so the tests
+/// CPUs, the solutions' 263 tests take 7.4 s of wall time at three
+/// processes per CPU and 5.5 s at six, using 6.1 s of CPU. Deadlines
+/// stretch by the processes per CPU that compete ([`run::machine_slack`],
+/// at most [`run::CONTENDING_PER_CPU`]) or the measured load, so the tests
 /// that do compete for the CPUs keep their verdicts.
-pub const JOBS_PER_CPU: usize = 3;
+pub const JOBS_PER_CPU: usize = 6;
 
 /// [`JOBS_PER_CPU`] test processes per CPU.
 pub fn default_jobs() -> usize {
@@ -126,14 +129,13 @@ pub fn grade_all(
 ) -> Result<Vec<SubmissionResult>, Error> {
     let exercises = course.select(&options.exercises)?;
     let grading_dir = course.grading_dir();
-    // Overlapping, one slot runs tests, one holds the next submission
-    // compiled and waiting, and one is being compiled into: the compiler
-    // never waits for the tests, so the CPUs stay busy while tests sleep.
-    let slot_count = if options.overlap && submissions.len() > 1 {
-        3
-    } else {
-        1
-    };
+    // Overlapping, the slots of the submissions under test, one holding
+    // the next compiled and waiting, and one being compiled into: the
+    // compiler never waits for the tests, so the CPUs stay busy while tests
+    // sleep.
+    let overlap = options.overlap && submissions.len() > 1;
+    let testers = if overlap { TESTED_AT_ONCE } else { 1 };
+    let slot_count = if overlap { testers + 2 } else { 1 };
     let (free_tx, free_rx) = mpsc::channel::<Slot>();
     for _ in 0..slot_count {
         free_tx
@@ -142,9 +144,11 @@ pub fn grade_all(
     }
     let settings = options.run_settings(options.seed)?;
     let protections = options.sandbox.active()?;
-    let mut results = Vec::with_capacity(submissions.len());
+    let mut results: Vec<Option<SubmissionResult>> = vec![None; submissions.len()];
+    let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, (usize, Error)>>(1);
+    let compiled_rx = Mutex::new(compiled_rx);
     thread::scope(|scope| -> Result<(), Error> {
-        let (compiled_tx, compiled_rx) = mpsc::sync_channel::<Result<Compiled, (usize, Error)>>(1);
+        let (done_tx, done_rx) = mpsc::channel::<(usize, SubmissionResult)>();
         let exercises = &exercises;
         let slots_back = free_tx.clone();
         scope.spawn(move || {
@@ -168,23 +172,32 @@ pub fn grade_all(
                 }
             }
         });
+        for _ in 0..testers {
+            let (compiled_rx, done_tx, free_tx) = (&compiled_rx, done_tx.clone(), free_tx.clone());
+            let settings = &settings;
+            scope.spawn(move || {
+                loop {
+                    let next = compiled_rx.lock().expect("compiled queue").recv();
+                    let Ok(compiled) = next else { return };
+                    let (index, result) = test_compiled(
+                        submissions,
+                        exercises,
+                        compiled,
+                        settings,
+                        options.seed,
+                        &free_tx,
+                    );
+                    if done_tx.send((index, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
         for _ in submissions {
-            let compiled = compiled_rx
+            let (index, result) = done_rx
                 .recv()
-                .map_err(|_| Error::new("the build stage stopped unexpectedly"))?;
-            let result = match compiled {
-                Ok(compiled) => {
-                    let submission = &submissions[compiled.index];
-                    let result = test_and_score(submission, &compiled, &settings, options.seed);
-                    let _ = free_tx.send(compiled.slot);
-                    result
-                }
-                // One submission the grader could not handle does not stop
-                // the class: it gets a result that says why.
-                Err((index, error)) => {
-                    unbuildable(&submissions[index], exercises, options.seed, &error)
-                }
-            };
+                .map_err(|_| Error::new("the test stage stopped unexpectedly"))?;
             let mut result = SubmissionResult {
                 protections: protections.clone(),
                 ..result
@@ -193,11 +206,51 @@ pub fn grade_all(
             // inert and bounded.
             crate::sanitize::submission(&mut result);
             on_done(&result);
-            results.push(result);
+            results[index] = Some(result);
         }
         Ok(())
     })?;
-    Ok(results)
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every submission was graded"))
+        .collect())
+}
+
+/// Submissions whose tests may run at once when the stages overlap. They
+/// share the run's test processes ([`run::JobPool`]), the earlier first: the
+/// later one fills the processes the earlier leaves idle as its last tests
+/// finish (or sleep out a deadlock).
+pub const TESTED_AT_ONCE: usize = 2;
+
+/// Tests and scores what the build stage sent (or says why it could not
+/// build), and gives its slot back; returns the submission's index with its
+/// result.
+fn test_compiled(
+    submissions: &[Submission],
+    exercises: &[&Exercise],
+    compiled: Result<Compiled, (usize, Error)>,
+    settings: &RunSettings,
+    seed: u64,
+    free_slots: &mpsc::Sender<Slot>,
+) -> (usize, SubmissionResult) {
+    match compiled {
+        Ok(compiled) => {
+            let submission = &submissions[compiled.index];
+            let settings = RunSettings {
+                rank: compiled.index as u64,
+                ..settings.clone()
+            };
+            let result = test_and_score(submission, &compiled, &settings, seed);
+            let _ = free_slots.send(compiled.slot);
+            (compiled.index, result)
+        }
+        // One submission the grader could not handle does not stop the
+        // class: it gets a result that says why.
+        Err((index, error)) => (
+            index,
+            unbuildable(&submissions[index], exercises, seed, &error),
+        ),
+    }
 }
 
 /// Runs the tests of one compiled submission and puts its result together.

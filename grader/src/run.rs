@@ -12,13 +12,13 @@
 //! result: ok`, calling `process::exit(0)` or writing any file from student
 //! code cannot produce that proof.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,73 @@ pub struct RunSettings {
     pub slack: f64,
     /// How long the tests took that passed earlier in this run.
     pub durations: Arc<Durations>,
+    /// The `jobs` process permits, shared by every submission whose tests
+    /// run at once.
+    pub pool: Arc<JobPool>,
+    /// This submission's place in the run: the pool serves lower ranks first.
+    pub rank: u64,
+}
+
+/// Permits for test processes, shared by the submissions of a grading run
+/// whose tests run at the same time: together they never start more than
+/// the run's `jobs` processes. The earliest submission is served first, so
+/// a later one only takes the permits the earlier leaves idle (its last
+/// tests sleeping out a deadlock, say).
+#[derive(Debug)]
+pub struct JobPool {
+    /// Permits not held (never above the count the pool was made with),
+    /// and how many threads of each rank wait for one.
+    state: Mutex<PoolState>,
+    /// Signalled when a permit comes back.
+    returned: Condvar,
+}
+
+#[derive(Debug)]
+struct PoolState {
+    free: usize,
+    waiting: BTreeMap<u64, usize>,
+}
+
+impl JobPool {
+    /// A pool of `jobs` permits (at least one).
+    pub fn new(jobs: usize) -> JobPool {
+        JobPool {
+            state: Mutex::new(PoolState {
+                free: jobs.max(1),
+                waiting: BTreeMap::new(),
+            }),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Waits for a permit, behind every waiter of a lower `rank`; it goes
+    /// back when the guard drops.
+    fn take(&self, rank: u64) -> JobPermit<'_> {
+        let mut state = self.state.lock().expect("job pool");
+        *state.waiting.entry(rank).or_default() += 1;
+        while state.free == 0 || state.waiting.keys().next() != Some(&rank) {
+            state = self.returned.wait(state).expect("job pool");
+        }
+        state.free -= 1;
+        let mine = state.waiting.get_mut(&rank).expect("registered above");
+        *mine -= 1;
+        if *mine == 0 {
+            state.waiting.remove(&rank);
+        }
+        // The next rank may be first now.
+        self.returned.notify_all();
+        JobPermit(self)
+    }
+}
+
+/// One test process's permit from a [`JobPool`].
+struct JobPermit<'a>(&'a JobPool);
+
+impl Drop for JobPermit<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().expect("job pool").free += 1;
+        self.0.returned.notify_all();
+    }
 }
 
 /// The wall-clock time of each test that passed earlier in a grading run,
@@ -83,10 +150,17 @@ impl Durations {
     }
 }
 
+/// Test processes per CPU that compete for it, at most: most tests sleep
+/// most of their time (the solutions' 263 tests use 6.1 s of CPU in 37.8 s
+/// of wall time), so processes started beyond this many per CPU add
+/// sleepers, not load; the measured load counts whatever they do add.
+pub const CONTENDING_PER_CPU: f64 = 3.0;
+
 /// How much a wall-clock deadline should stretch on this machine now: the
 /// 1-minute load per CPU, or the test processes per CPU that `jobs` will
-/// add, whichever is larger; at least 1, at most 8. `INTERLEAVE_SLACK` in
-/// the grader's environment sets it instead.
+/// add (counted up to [`CONTENDING_PER_CPU`]), whichever is larger; at least
+/// 1, at most 8. `INTERLEAVE_SLACK` in the grader's environment sets it
+/// instead.
 pub fn machine_slack(jobs: usize) -> f64 {
     if let Some(fixed) = std::env::var(harness::SLACK_VAR)
         .ok()
@@ -101,7 +175,8 @@ pub fn machine_slack(jobs: usize) -> f64 {
         .ok()
         .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok())
         .unwrap_or(0.0);
-    (load / cpus).max(jobs as f64 / cpus).clamp(1.0, 8.0)
+    let added = (jobs as f64 / cpus).min(CONTENDING_PER_CPU);
+    (load / cpus).max(added).clamp(1.0, 8.0)
 }
 
 /// One test to run.
@@ -193,7 +268,8 @@ pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, 
         .collect())
 }
 
-/// Runs `jobs` with up to `settings.jobs` processes at once, the longest
+/// Runs `jobs` with up to `settings.jobs` processes at once (fewer while
+/// another submission's tests hold permits of `settings.pool`), the longest
 /// first ([`Durations`]). Results come back in the order of `jobs`.
 pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
     let total = jobs.len();
@@ -206,6 +282,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
+                    let permit = settings.pool.take(settings.rank);
                     let next = queue.lock().expect("queue").pop_front();
                     let Some((index, job)) = next else { break };
                     let run = if job.until_caught
@@ -232,6 +309,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
                         }
                         run
                     };
+                    drop(permit);
                     results.lock().expect("results")[index] = Some(run);
                 }
             });
@@ -875,6 +953,39 @@ mod tests {
             duration: Duration::from_millis(millis),
             cpu: Duration::ZERO,
         }
+    }
+
+    /// Waits until `pool` has `count` threads of `rank` waiting.
+    fn until_waiting(pool: &JobPool, rank: u64, count: usize) {
+        while pool.state.lock().unwrap().waiting.get(&rank) != Some(&count) {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// A returned permit goes to the lowest rank waiting, whoever asked
+    /// first; the pool never hands out more permits than it holds.
+    #[test]
+    fn the_pool_serves_the_earliest_submission_first() {
+        let pool = JobPool::new(1);
+        let order = Mutex::new(Vec::new());
+        let held = pool.take(0);
+        thread::scope(|s| {
+            s.spawn(|| {
+                let _permit = pool.take(7);
+                order.lock().unwrap().push(7);
+            });
+            until_waiting(&pool, 7, 1);
+            s.spawn(|| {
+                let _permit = pool.take(3);
+                assert_eq!(pool.state.lock().unwrap().free, 0);
+                order.lock().unwrap().push(3);
+            });
+            until_waiting(&pool, 3, 1);
+            drop(held);
+        });
+        assert_eq!(*order.lock().unwrap(), [3, 7]);
+        assert_eq!(pool.state.lock().unwrap().free, 1);
+        assert!(pool.state.lock().unwrap().waiting.is_empty());
     }
 
     /// Tests start the longest known first, those never seen pass before
