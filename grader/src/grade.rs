@@ -179,14 +179,8 @@ pub fn grade_all(
                 loop {
                     let next = compiled_rx.lock().expect("compiled queue").recv();
                     let Ok(compiled) = next else { return };
-                    let (index, result) = test_compiled(
-                        submissions,
-                        exercises,
-                        compiled,
-                        settings,
-                        options.seed,
-                        &free_tx,
-                    );
+                    let (index, result) =
+                        test_compiled(submissions, exercises, compiled, settings, &free_tx);
                     if done_tx.send((index, result)).is_err() {
                         return;
                     }
@@ -230,9 +224,9 @@ fn test_compiled(
     exercises: &[&Exercise],
     compiled: Result<Compiled, (usize, Error)>,
     settings: &RunSettings,
-    seed: u64,
     free_slots: &mpsc::Sender<Slot>,
 ) -> (usize, SubmissionResult) {
+    let seed = settings.seed;
     match compiled {
         Ok(compiled) => {
             let submission = &submissions[compiled.index];

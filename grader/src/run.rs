@@ -101,9 +101,11 @@ impl JobPool {
         *mine -= 1;
         if *mine == 0 {
             state.waiting.remove(&rank);
+            // The next rank is first now, and may take what is still free.
+            if state.free > 0 {
+                self.returned.notify_all();
+            }
         }
-        // The next rank may be first now.
-        self.returned.notify_all();
         JobPermit(self)
     }
 }
