@@ -127,7 +127,7 @@ struct CommonArgs {
     /// Only this exercise (a number like 05); repeat for several.
     #[arg(long = "exercise", short = 'e', value_name = "NN")]
     exercises: Vec<String>,
-    /// Test processes to run at once (default: three per CPU).
+    /// Test processes to run at once (default: six per CPU).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
     /// Seed for every randomized test (default: a fresh one, printed in the reports).
