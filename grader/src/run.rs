@@ -66,7 +66,8 @@ pub struct JobPool {
     /// Permits not held (never above the count the pool was made with),
     /// and how many threads of each rank wait for one.
     state: Mutex<PoolState>,
-    /// Signalled when a permit comes back.
+    /// Signalled when a permit comes back, and when the first rank leaves
+    /// the queue while a permit is free (the next rank may take it).
     returned: Condvar,
 }
 
@@ -957,9 +958,12 @@ mod tests {
         }
     }
 
-    /// Waits until `pool` has `count` threads of `rank` waiting.
+    /// Waits until `pool` has `count` threads of `rank` waiting; a pool
+    /// that never queues them fails the test instead of hanging it.
     fn until_waiting(pool: &JobPool, rank: u64, count: usize) {
+        let give_up = Instant::now() + Duration::from_secs(30);
         while pool.state.lock().unwrap().waiting.get(&rank) != Some(&count) {
+            assert!(Instant::now() < give_up, "rank {rank} never queued");
             thread::sleep(Duration::from_millis(1));
         }
     }
