@@ -240,7 +240,7 @@ pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, 
     let args = ["--list", "--format", "terse"].map(String::from).to_vec();
     let (command, _box) = settings
         .sandbox
-        .command(binary, args, base_env(), Vec::new(), false)
+        .command(binary, args, base_env(), Vec::new(), false, settings.rank)
         .map_err(ListFailure::Fault)?;
     let output = run_process(command, settings.timeout, None).map_err(|e| {
         ListFailure::Fault(Fault::SandboxStart {
@@ -346,9 +346,14 @@ pub fn run_test(job: TestJob, settings: &RunSettings) -> TestRun {
         env.push((key.clone(), value.to_string_lossy().into_owned()));
     }
     let hidden = job.visibility == Visibility::Hidden;
-    let prepared = settings
-        .sandbox
-        .command(&job.binary, args, env, job.exec.clone(), hidden);
+    let prepared = settings.sandbox.command(
+        &job.binary,
+        args,
+        env,
+        job.exec.clone(),
+        hidden,
+        settings.rank,
+    );
     let (command, boxed) = match prepared {
         Ok(prepared) => prepared,
         Err(fault) => return not_graded(job, fault),

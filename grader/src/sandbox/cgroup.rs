@@ -10,6 +10,16 @@
 //! group was under its limit came from outside, a fault of the machine) and
 //! removes the group.
 //!
+//! The same groups share the CPU fairly between submissions: the tests of
+//! each submission under test run in a CPU group of their own (`sub-R`, R
+//! the submission's rank), and sibling groups weigh the same. However many
+//! threads or children a spinning submission starts, the kernel gives its
+//! tests no more CPU than the tests of the submission graded beside it, so
+//! one student's busy loop cannot slow another's timing-sensitive tests.
+//! All tests together weigh as much as the default number of test
+//! processes ([`crate::grade::default_jobs`]) would, so compiles running
+//! beside them get the share they got before the groups existed.
+//!
 //! Either hierarchy works: cgroup v2 where the grader's own group offers the
 //! `memory` and `pids` controllers and the grader may write to it (a
 //! delegated subtree, or root), or the v1 `memory` and `pids` hierarchies
@@ -42,20 +52,37 @@ pub struct Base {
     /// The hierarchy.
     pub version: Version,
     dirs: Vec<PathBuf>,
+    /// This grader's own group in the hierarchy that holds the `cpu`
+    /// controller (for v2, the same as `dirs[0]`), when CPU shares work.
+    cpu: Option<PathBuf>,
+}
+
+impl Base {
+    /// Whether submissions under test share the CPU equally.
+    pub fn shares_cpu(&self) -> bool {
+        self.cpu.is_some()
+    }
 }
 
 static BASE: OnceLock<Result<Base, String>> = OnceLock::new();
 
 /// The place for test groups on this machine, found (and, for v2, made
 /// ready) once per process; why there is none, when there is none.
-/// `INTERLEAVE_SANDBOX_WITHOUT=cgroups` pretends there is none.
+/// `INTERLEAVE_SANDBOX_WITHOUT=cgroups` pretends there is none;
+/// `INTERLEAVE_SANDBOX_WITHOUT=cpu_shares` keeps the limits but not the
+/// CPU shares.
 pub fn base() -> Result<&'static Base, &'static str> {
     BASE.get_or_init(|| {
         let without = std::env::var("INTERLEAVE_SANDBOX_WITHOUT").unwrap_or_default();
-        if without.split(',').any(|w| w.trim() == "cgroups") {
+        let without = |name: &str| without.split(',').any(|w| w.trim() == name);
+        if without("cgroups") {
             return Err("turned off (INTERLEAVE_SANDBOX_WITHOUT=cgroups)".to_string());
         }
-        find_base()
+        let mut base = find_base()?;
+        if without("cpu_shares") {
+            base.cpu = None;
+        }
+        Ok(base)
     })
     .as_ref()
     .map_err(String::as_str)
@@ -79,10 +106,12 @@ fn find_base() -> Result<Base, String> {
     }
     let memory = own_dir(&memberships, &mounts, Controller::Memory);
     let pids = own_dir(&memberships, &mounts, Controller::Pids);
+    let cpu = own_dir(&memberships, &mounts, Controller::Cpu).filter(|dir| writable(dir));
     match (memory, pids) {
         (Some(memory), Some(pids)) if writable(&memory) && writable(&pids) => Ok(Base {
             version: Version::V1,
             dirs: vec![memory, pids],
+            cpu,
         }),
         _ => Err(format!(
             "{v2_error}, and no writable cgroup v1 memory and pids hierarchies"
@@ -96,6 +125,7 @@ enum Controller {
     Unified,
     Memory,
     Pids,
+    Cpu,
 }
 
 /// This process's own group folder in the hierarchy of `controller`.
@@ -107,6 +137,7 @@ fn own_dir(memberships: &str, mounts: &str, controller: Controller) -> Option<Pa
             Controller::Unified => id == "0" && names.is_empty(),
             Controller::Memory => names.split(',').any(|n| n == "memory"),
             Controller::Pids => names.split(',').any(|n| n == "pids"),
+            Controller::Cpu => names.split(',').any(|n| n == "cpu"),
         };
         wanted.then(|| path.to_string())
     })?;
@@ -128,6 +159,7 @@ fn mount_point(line: &str, controller: Controller) -> Option<PathBuf> {
         Controller::Unified => fstype == "cgroup2",
         Controller::Memory => fstype == "cgroup" && options.split(',').any(|o| o == "memory"),
         Controller::Pids => fstype == "cgroup" && options.split(',').any(|o| o == "pids"),
+        Controller::Cpu => fstype == "cgroup" && options.split(',').any(|o| o == "cpu"),
     };
     (ours && *root == "/").then(|| PathBuf::from(point))
 }
@@ -144,10 +176,10 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))
 }
 
-/// Makes `own` (this process's v2 group) hand `memory` and `pids` to its
-/// children. A group that does so may hold no process itself, so the
-/// grader first moves into a leaf of its own below it; if other processes
-/// share its group, it cannot, and says so.
+/// Makes `own` (this process's v2 group) hand `memory` and `pids` (and
+/// `cpu`, when it has it) to its children. A group that does so may hold no
+/// process itself, so the grader first moves into a leaf of its own below
+/// it; if other processes share its group, it cannot, and says so.
 fn v2_base(own: &Path) -> Result<Base, String> {
     let controllers = read(&own.join("cgroup.controllers"))?;
     let has = |list: &str, name: &str| list.split_whitespace().any(|c| c == name);
@@ -164,10 +196,15 @@ fn v2_base(own: &Path) -> Result<Base, String> {
         ));
     }
     let subtree = read(&own.join("cgroup.subtree_control"))?;
-    if !(has(&subtree, "memory") && has(&subtree, "pids")) {
+    let cpu = has(&controllers, "cpu");
+    if !(has(&subtree, "memory") && has(&subtree, "pids") && (!cpu || has(&subtree, "cpu"))) {
         let leaf = own.join(format!("interleave-grader-{}", std::process::id()));
         make_dir(&leaf)?;
         write(&leaf.join("cgroup.procs"), &std::process::id().to_string())?;
+        if cpu {
+            // Without it the groups still limit; they only share less fairly.
+            let _ = write(&own.join("cgroup.subtree_control"), "+cpu");
+        }
         if let Err(e) = write(&own.join("cgroup.subtree_control"), "+memory +pids") {
             let _ = write(&own.join("cgroup.procs"), &std::process::id().to_string());
             let _ = std::fs::remove_dir(&leaf);
@@ -177,9 +214,11 @@ fn v2_base(own: &Path) -> Result<Base, String> {
             ));
         }
     }
+    let subtree = read(&own.join("cgroup.subtree_control"))?;
     Ok(Base {
         version: Version::V2,
         dirs: vec![own.to_path_buf()],
+        cpu: has(&subtree, "cpu").then(|| own.to_path_buf()),
     })
 }
 
@@ -197,11 +236,25 @@ fn make_dir(dir: &Path) -> Result<(), String> {
 pub struct RunGroups {
     version: Version,
     dirs: Vec<PathBuf>,
+    /// The run's folder in the `cpu` hierarchy, holding a `sub-R` group per
+    /// submission under test (for v2, the same as `dirs[0]`).
+    cpu: Option<PathBuf>,
+}
+
+/// The weight of one runnable task in the `cpu` controller's units (v1
+/// `cpu.shares`, v2 `cpu.weight`): the default of a group.
+fn task_weight(version: Version) -> u64 {
+    match version {
+        Version::V1 => 1024,
+        Version::V2 => 100,
+    }
 }
 
 impl RunGroups {
-    /// Makes this run's folders below `base`.
-    pub fn new(base: &Base) -> Result<RunGroups, String> {
+    /// Makes this run's folders below `base`; all its tests together weigh
+    /// as much as `tasks` runnable processes against whatever else the
+    /// machine runs (compiles, say).
+    pub fn new(base: &Base, tasks: u64) -> Result<RunGroups, String> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static RUNS: AtomicU64 = AtomicU64::new(0);
         let name = format!(
@@ -213,52 +266,75 @@ impl RunGroups {
         for dir in &dirs {
             make_dir(dir)?;
         }
-        if base.version == Version::V2 {
-            write(&dirs[0].join("cgroup.subtree_control"), "+memory +pids")?;
+        let cpu = base.cpu.as_ref().map(|d| d.join(&name));
+        let weight = task_weight(base.version) * tasks.max(1);
+        match (base.version, &cpu) {
+            (Version::V1, Some(cpu)) => {
+                make_dir(cpu)?;
+                write(&cpu.join("cpu.shares"), &weight.min(262_144).to_string())?;
+            }
+            (Version::V2, Some(cpu)) => {
+                write(&cpu.join("cpu.weight"), &weight.min(10_000).to_string())?;
+                write(&cpu.join("cgroup.subtree_control"), "+memory +pids +cpu")?;
+            }
+            (Version::V2, None) => write(&dirs[0].join("cgroup.subtree_control"), "+memory +pids")?,
+            (Version::V1, None) => {}
         }
         Ok(RunGroups {
             version: base.version,
             dirs,
+            cpu,
         })
     }
 
-    /// Makes test `n`'s group with `limits`.
-    pub fn test(&self, n: u64, limits: &Limits) -> Result<TestCgroup, String> {
+    /// Makes test `n`'s group with `limits`, drawing on the CPU share of the
+    /// submission ranked `share`.
+    pub fn test(&self, n: u64, limits: &Limits, share: u64) -> Result<TestCgroup, String> {
+        let name = format!("test-{n}");
+        let shared = self
+            .cpu
+            .as_ref()
+            .map(|cpu| cpu.join(format!("sub-{share}")));
+        let (dirs, share) = match (self.version, shared) {
+            (Version::V2, Some(shared)) => {
+                make_dir(&shared)?;
+                write(&shared.join("cgroup.subtree_control"), "+memory +pids")?;
+                (vec![shared.join(&name)], None)
+            }
+            (Version::V1, Some(shared)) => {
+                make_dir(&shared)?;
+                (
+                    self.dirs.iter().map(|d| d.join(&name)).collect(),
+                    Some(shared),
+                )
+            }
+            (_, None) => (self.dirs.iter().map(|d| d.join(&name)).collect(), None),
+        };
         let group = TestCgroup {
             version: self.version,
-            dirs: self
-                .dirs
-                .iter()
-                .map(|d| d.join(format!("test-{n}")))
-                .collect(),
+            dirs,
+            share,
             memory_bytes: limits.memory_bytes,
         };
         for dir in &group.dirs {
             make_dir(dir)?;
         }
-        let set =
-            |file: &str, value: u64| write(&group.memory_dir().join(file), &value.to_string());
-        let tasks = group.pids_dir().join("pids.max");
-        match self.version {
-            Version::V2 => {
-                set("memory.max", limits.memory_bytes)?;
-                // No swap to spill into, and one OOM kill ends the whole test.
-                let _ = set("memory.swap.max", 0);
-                let _ = set("memory.oom.group", 1);
-            }
-            Version::V1 => {
-                set("memory.limit_in_bytes", limits.memory_bytes)?;
-                let _ = set("memory.memsw.limit_in_bytes", limits.memory_bytes);
-            }
-        }
-        write(&tasks, &limits.tasks.to_string())?;
+        group.set_limits(limits)?;
         Ok(group)
     }
 }
 
 impl Drop for RunGroups {
     fn drop(&mut self) {
-        for dir in &self.dirs {
+        // The submissions' CPU groups first (empty once their tests ended).
+        if let Some(cpu) = &self.cpu {
+            for entry in std::fs::read_dir(cpu).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().starts_with("sub-") {
+                    let _ = std::fs::remove_dir(entry.path());
+                }
+            }
+        }
+        for dir in self.dirs.iter().chain(&self.cpu) {
             let _ = std::fs::remove_dir(dir);
         }
     }
@@ -275,6 +351,10 @@ pub struct TestCgroup {
     pub version: Version,
     /// Its folders: one for v2; memory, then pids, for v1.
     pub dirs: Vec<PathBuf>,
+    /// The v1 CPU group of its submission, joined but shared with the
+    /// submission's other tests (so never removed with the test's).
+    #[serde(default)]
+    pub share: Option<PathBuf>,
     /// Its memory limit, in bytes.
     pub memory_bytes: u64,
 }
@@ -301,12 +381,34 @@ impl TestCgroup {
         self.dirs.last().expect("a group has a folder")
     }
 
+    fn set_limits(&self, limits: &Limits) -> Result<(), String> {
+        let set = |file: &str, value: u64| write(&self.memory_dir().join(file), &value.to_string());
+        match self.version {
+            Version::V2 => {
+                set("memory.max", limits.memory_bytes)?;
+                // No swap to spill into, and one OOM kill ends the whole test.
+                let _ = set("memory.swap.max", 0);
+                let _ = set("memory.oom.group", 1);
+            }
+            Version::V1 => {
+                set("memory.limit_in_bytes", limits.memory_bytes)?;
+                let _ = set("memory.memsw.limit_in_bytes", limits.memory_bytes);
+            }
+        }
+        write(&self.pids_dir().join("pids.max"), &limits.tasks.to_string())
+    }
+
     /// Moves the calling process (the jail, still root) into the group;
     /// everything it starts from then on is born in it.
     pub fn join(&self) -> Result<(), String> {
-        let pid = std::process::id().to_string();
-        for dir in &self.dirs {
-            write(&dir.join("cgroup.procs"), &pid).map_err(|e| format!("cgroup: {e}"))?;
+        self.add(std::process::id())
+    }
+
+    /// Moves process `pid` into the group.
+    pub fn add(&self, pid: u32) -> Result<(), String> {
+        for dir in self.dirs.iter().chain(&self.share) {
+            write(&dir.join("cgroup.procs"), &pid.to_string())
+                .map_err(|e| format!("cgroup: {e}"))?;
         }
         Ok(())
     }
@@ -433,6 +535,7 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harness::progress::process_cpu_of;
 
     const MOUNTS: &str = "\
 35 25 0:30 / /sys/fs/cgroup/memory rw,relatime shared:11 - cgroup cgroup rw,memory
@@ -489,6 +592,71 @@ mod tests {
         ));
         assert_eq!(outcome_with(at_limit, Outcome::Passed), Outcome::Passed);
         assert_eq!(outcome_with(Usage::default(), crashed.clone()), crashed);
+    }
+
+    /// Busy-looping shells in one test's group, killed when dropped.
+    struct Spinners {
+        group: TestCgroup,
+        children: Vec<std::process::Child>,
+    }
+
+    impl Spinners {
+        /// Starts `count` of them in test `n`'s group of the submission
+        /// ranked `share`.
+        fn start(groups: &RunGroups, n: u64, share: u64, count: usize) -> Spinners {
+            let mut spinners = Spinners {
+                group: groups.test(n, &Limits::default(), share).unwrap(),
+                children: Vec::new(),
+            };
+            for _ in 0..count {
+                let child = std::process::Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .spawn()
+                    .unwrap();
+                spinners.children.push(child);
+                let pid = spinners.children.last().unwrap().id();
+                spinners.group.add(pid).unwrap();
+            }
+            spinners
+        }
+
+        fn cpu(&self) -> Duration {
+            let nanos = self.children.iter().map(|c| process_cpu_of(c.id()));
+            Duration::from_nanos(nanos.sum())
+        }
+    }
+
+    impl Drop for Spinners {
+        fn drop(&mut self) {
+            for child in &mut self.children {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            self.group.remove();
+        }
+    }
+
+    /// The attack: one submission's test starts eight busy loops while the
+    /// next submission's test needs one CPU. With equal shares the one loop
+    /// gets about as much CPU as all eight (1:1 on two CPUs, 1:1 on one);
+    /// sharing per process, it would get one part in eight.
+    #[test]
+    fn a_spinning_submission_takes_no_more_cpu_than_the_one_beside_it() {
+        let base = base().expect("this machine offers control groups");
+        assert!(
+            base.shares_cpu(),
+            "this machine offers no cpu controller to share with"
+        );
+        let groups = RunGroups::new(base, 12).unwrap();
+        let attacker = Spinners::start(&groups, 0, 0, 8);
+        let victim = Spinners::start(&groups, 1, 1, 1);
+        std::thread::sleep(Duration::from_secs(3));
+        let (taken, left) = (attacker.cpu(), victim.cpu());
+        drop((attacker, victim));
+        assert!(
+            left.as_secs_f64() >= 0.6 * taken.as_secs_f64(),
+            "the lone loop got {left:?} of CPU beside the eight loops' {taken:?}"
+        );
     }
 
     #[test]

@@ -271,7 +271,10 @@ impl TestSandbox {
             false => None,
         };
         let groups = match (isolation.limits, cgroup::base()) {
-            (true, Ok(base)) => Some(cgroup::RunGroups::new(base).map_err(std::io::Error::other)?),
+            (true, Ok(base)) => {
+                let tasks = crate::grade::default_jobs() as u64;
+                Some(cgroup::RunGroups::new(base, tasks).map_err(std::io::Error::other)?)
+            }
             _ => None,
         };
         Ok(TestSandbox {
@@ -340,7 +343,9 @@ impl TestSandbox {
 
     /// Makes a private tmp (and control group) and the jail command that
     /// runs `program` in it. `exec` are the files and folders the test may
-    /// execute. What keeps it from starting is a fault of the grader.
+    /// execute; `share` is the rank of the submission whose CPU share the
+    /// test draws on ([`cgroup`]). What keeps it from starting is a fault
+    /// of the grader.
     pub fn command(
         &self,
         program: &Path,
@@ -348,6 +353,7 @@ impl TestSandbox {
         env: Vec<(String, String)>,
         exec: Vec<PathBuf>,
         expect_proof: bool,
+        share: u64,
     ) -> Result<(Command, BoxDir), Fault> {
         let (program, exec, env) = self.staged(program, exec, env)?;
         let n = NEXT_BOX.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -356,7 +362,7 @@ impl TestSandbox {
         std::fs::create_dir(&path).map_err(|e| start(format!("mkdir {}: {e}", path.display())))?;
         let mut boxed = BoxDir { path, cgroup: None };
         if let Some(groups) = &self.groups {
-            boxed.cgroup = Some(groups.test(n, &self.limits).map_err(start)?);
+            boxed.cgroup = Some(groups.test(n, &self.limits, share).map_err(start)?);
         }
         let uid = self.uid(n);
         if self.isolation.drop_uid {
@@ -466,8 +472,11 @@ impl SandboxOptions {
     pub fn active(&self) -> Result<Vec<Protection>, crate::Error> {
         let isolation = self.isolation()?;
         let mut active = probed()?.active(&isolation);
-        if isolation.limits && cgroup::base().is_ok() {
+        if let (true, Ok(base)) = (isolation.limits, cgroup::base()) {
             active.push(Protection::ControlGroups);
+            if base.shares_cpu() {
+                active.push(Protection::CpuShares);
+            }
             active.sort();
         }
         Ok(active)

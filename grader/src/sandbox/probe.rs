@@ -35,11 +35,15 @@ pub enum Protection {
     /// A control group per test: its memory and task limits hold for the
     /// whole process tree, children included ([`super::cgroup`]).
     ControlGroups,
+    /// The tests of each submission under test share the CPU equally with
+    /// those of the others, however many threads they start
+    /// ([`super::cgroup`]).
+    CpuShares,
 }
 
 impl Protection {
     /// Every protection, in report order.
-    pub const ALL: [Protection; 8] = [
+    pub const ALL: [Protection; 9] = [
         Protection::SecretMemory,
         Protection::Namespaces,
         Protection::Landlock,
@@ -48,6 +52,7 @@ impl Protection {
         Protection::DroppedUid,
         Protection::Limits,
         Protection::ControlGroups,
+        Protection::CpuShares,
     ];
 }
 
@@ -62,6 +67,7 @@ impl fmt::Display for Protection {
             Protection::DroppedUid => "unprivileged uid",
             Protection::Limits => "resource limits",
             Protection::ControlGroups => "whole-tree memory and task limits (control groups)",
+            Protection::CpuShares => "an equal CPU share per submission (control groups)",
         })
     }
 }
@@ -86,7 +92,7 @@ pub struct Protections {
 impl Protections {
     /// Runs the probe in a fresh grader process. `INTERLEAVE_SANDBOX_WITHOUT`
     /// (a comma-separated list of `namespaces`, `landlock`, `seccomp`,
-    /// `secret_memory`) pretends the kernel lacks those, to test the
+    /// `secret_memory`, `cgroups`, `cpu_shares`) pretends the kernel lacks those, to test the
     /// sandbox as a container without them would run it.
     pub fn probe() -> Result<Protections, String> {
         let mut found = Self::probe_kernel()?;
@@ -97,6 +103,8 @@ impl Protections {
                 "landlock" => found.landlock_abi = 0,
                 "seccomp" => found.seccomp = false,
                 "secret_memory" => found.secret_memory = false,
+                // Turned off where the control groups are found (cgroup::base).
+                "cgroups" | "cpu_shares" => {}
                 "" => {}
                 other => return Err(format!("INTERLEAVE_SANDBOX_WITHOUT: unknown {other:?}")),
             }
