@@ -67,7 +67,6 @@ impl GradeOptions {
     pub fn run_settings(&self, seed: u64) -> Result<RunSettings, Error> {
         let slack = run::machine_slack(self.jobs);
         let settings = RunSettings {
-            jobs: self.jobs.max(1),
             timeout: self.timeout.mul_f64(slack),
             seed,
             sandbox: self.sandbox.test_sandbox()?,
@@ -226,7 +225,6 @@ fn test_compiled(
     settings: &RunSettings,
     free_slots: &mpsc::Sender<Slot>,
 ) -> (usize, SubmissionResult) {
-    let seed = settings.seed;
     match compiled {
         Ok(compiled) => {
             let submission = &submissions[compiled.index];
@@ -234,7 +232,7 @@ fn test_compiled(
                 rank: compiled.index as u64,
                 ..settings.clone()
             };
-            let result = test_and_score(submission, &compiled, &settings, seed);
+            let result = test_and_score(submission, &compiled, &settings);
             let _ = free_slots.send(compiled.slot);
             (compiled.index, result)
         }
@@ -242,7 +240,7 @@ fn test_compiled(
         // class: it gets a result that says why.
         Err((index, error)) => (
             index,
-            unbuildable(&submissions[index], exercises, seed, &error),
+            unbuildable(&submissions[index], exercises, settings.seed, &error),
         ),
     }
 }
@@ -252,7 +250,6 @@ fn test_and_score(
     submission: &Submission,
     compiled: &Compiled,
     settings: &RunSettings,
-    seed: u64,
 ) -> SubmissionResult {
     let run_started = Instant::now();
     let exercise_results = run_submission(&compiled.prepared, &compiled.built, settings);
@@ -260,7 +257,7 @@ fn test_and_score(
     SubmissionResult {
         student: submission.student.clone(),
         source: submission.source.display().to_string(),
-        seed,
+        seed: settings.seed,
         score: exercise_results.iter().map(|e| e.score).sum(),
         max_score: exercise_results.iter().map(|e| e.max_score).sum(),
         // Work time, not counting the wait for the previous submission's

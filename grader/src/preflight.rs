@@ -52,7 +52,6 @@ pub fn check(settings: &RunSettings) -> Result<(), Error> {
         cpu_cap: None,
     };
     let settings = RunSettings {
-        jobs: 1,
         timeout: settings.timeout.max(Duration::from_secs(10)),
         ..settings.clone()
     };

@@ -36,8 +36,6 @@ pub const MAX_EXCERPT_CHARS: usize = 2000;
 /// Settings shared by every test of a grading run.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
-    /// Test processes running at once.
-    pub jobs: usize,
     /// Wall-clock limit per test process.
     pub timeout: Duration,
     /// `INTERLEAVE_SEED` for every test.
@@ -63,6 +61,8 @@ pub struct RunSettings {
 /// tests sleeping out a deadlock, say).
 #[derive(Debug)]
 pub struct JobPool {
+    /// The permits it was made with: the run's test processes at once.
+    size: usize,
     /// Permits not held (never above the count the pool was made with),
     /// and how many threads of each rank wait for one.
     state: Mutex<PoolState>,
@@ -81,12 +81,18 @@ impl JobPool {
     /// A pool of `jobs` permits (at least one).
     pub fn new(jobs: usize) -> JobPool {
         JobPool {
+            size: jobs.max(1),
             state: Mutex::new(PoolState {
                 free: jobs.max(1),
                 waiting: BTreeMap::new(),
             }),
             returned: Condvar::new(),
         }
+    }
+
+    /// The permits it was made with.
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     /// Waits for a permit, behind every waiter of a lower `rank`; it goes
@@ -271,7 +277,7 @@ pub fn list_tests(binary: &Path, settings: &RunSettings) -> Result<Vec<String>, 
         .collect())
 }
 
-/// Runs `jobs` with up to `settings.jobs` processes at once (fewer while
+/// Runs `jobs` with up to the pool's `size` processes at once (fewer while
 /// another submission's tests hold permits of `settings.pool`), the longest
 /// first ([`Durations`]). Results come back in the order of `jobs`.
 pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
@@ -280,7 +286,7 @@ pub fn run_tests(jobs: Vec<TestJob>, settings: &RunSettings) -> Vec<TestRun> {
         Mutex::new(settings.durations.longest_first(jobs));
     let results: Mutex<Vec<Option<TestRun>>> = Mutex::new(vec![None; total]);
     let caught: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-    let workers = settings.jobs.max(1).min(total.max(1));
+    let workers = settings.pool.size().min(total.max(1));
     thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
