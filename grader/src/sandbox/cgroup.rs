@@ -638,8 +638,10 @@ mod tests {
 
     /// The attack: one submission's test starts eight busy loops while the
     /// next submission's test needs one CPU. With equal shares the one loop
-    /// gets about as much CPU as all eight (1:1 on two CPUs, 1:1 on one);
-    /// sharing per process, it would get one part in eight.
+    /// gets about as much CPU as all eight on two free CPUs (measured 0.8:1)
+    /// and about half as much under a quota of half a CPU, where the eight
+    /// run on both CPUs and the one on a single CPU (0.48:1 to 0.6:1);
+    /// sharing per process, it gets one part in eight (0.125:1).
     #[test]
     fn a_spinning_submission_takes_no_more_cpu_than_the_one_beside_it() {
         let base = base().expect("this machine offers control groups");
@@ -654,7 +656,7 @@ mod tests {
         let (taken, left) = (attacker.cpu(), victim.cpu());
         drop((attacker, victim));
         assert!(
-            left.as_secs_f64() >= 0.6 * taken.as_secs_f64(),
+            left.as_secs_f64() >= 0.35 * taken.as_secs_f64(),
             "the lone loop got {left:?} of CPU beside the eight loops' {taken:?}"
         );
     }
