@@ -69,7 +69,7 @@ impl GradeOptions {
         let settings = RunSettings {
             timeout: self.timeout.mul_f64(slack),
             seed,
-            sandbox: self.sandbox.test_sandbox()?,
+            sandbox: self.sandbox.test_sandbox(self.jobs)?,
             slack,
             durations: Default::default(),
             pool: Arc::new(run::JobPool::new(self.jobs)),

@@ -258,7 +258,12 @@ static NEXT_BOX: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 
 impl TestSandbox {
     /// A sandbox whose private tmps go in a new folder under the system's tmp.
-    pub fn new(isolation: jail::Isolation, limits: Limits) -> std::io::Result<TestSandbox> {
+    /// All its tests together weigh as much as `jobs` processes for the CPU.
+    pub fn new(
+        isolation: jail::Isolation,
+        limits: Limits,
+        jobs: usize,
+    ) -> std::io::Result<TestSandbox> {
         use std::os::unix::fs::PermissionsExt;
         let boxes = tempfile::Builder::new()
             .prefix("interleave-boxes-")
@@ -272,8 +277,7 @@ impl TestSandbox {
         };
         let groups = match (isolation.limits, cgroup::base()) {
             (true, Ok(base)) => {
-                let tasks = crate::grade::default_jobs() as u64;
-                Some(cgroup::RunGroups::new(base, tasks).map_err(std::io::Error::other)?)
+                Some(cgroup::RunGroups::new(base, jobs as u64).map_err(std::io::Error::other)?)
             }
             _ => None,
         };
@@ -482,9 +486,9 @@ impl SandboxOptions {
         Ok(active)
     }
 
-    /// The sandbox test processes start in.
-    pub fn test_sandbox(&self) -> Result<std::sync::Arc<TestSandbox>, crate::Error> {
-        let sandbox = TestSandbox::new(self.isolation()?, self.limits)
+    /// The sandbox test processes start in, `jobs` of them at once.
+    pub fn test_sandbox(&self, jobs: usize) -> Result<std::sync::Arc<TestSandbox>, crate::Error> {
+        let sandbox = TestSandbox::new(self.isolation()?, self.limits, jobs)
             .map_err(|e| crate::Error::new(format!("cannot make the sandboxes' folder: {e}")))?;
         Ok(std::sync::Arc::new(sandbox))
     }

@@ -92,8 +92,8 @@ pub struct Protections {
 impl Protections {
     /// Runs the probe in a fresh grader process. `INTERLEAVE_SANDBOX_WITHOUT`
     /// (a comma-separated list of `namespaces`, `landlock`, `seccomp`,
-    /// `secret_memory`, `cgroups`, `cpu_shares`) pretends the kernel lacks those, to test the
-    /// sandbox as a container without them would run it.
+    /// `secret_memory`, `cgroups`, `cpu_shares`) pretends the kernel lacks
+    /// those, to test the sandbox as a container without them would run it.
     pub fn probe() -> Result<Protections, String> {
         let mut found = Self::probe_kernel()?;
         let without = std::env::var("INTERLEAVE_SANDBOX_WITHOUT").unwrap_or_default();
